@@ -1,0 +1,101 @@
+"""Azure AI Language PII category names: the vocabulary of every detector and of the contract."""
+
+from __future__ import annotations
+
+GENERAL = (
+    "Person", "PersonType", "PhoneNumber", "Organization", "Address", "Email", "URL", "IPAddress",
+    "Date", "DateOfBirth", "Age",
+    "CreditCardNumber", "InternationalBankingAccountNumber", "ABARoutingNumber", "SWIFTCode",
+    "BankAccountNumber", "PassportNumber", "DriversLicenseNumber", "SortCode",
+    "VehicleIdentificationNumber",
+    "USSocialSecurityNumber", "USUKPassportNumber", "USDriversLicenseNumber",
+    "USBankAccountNumber", "USIndividualTaxpayerIdentification",
+    "DrugEnforcementAgencyNumber",
+    "EUDebitCardNumber", "EUDriversLicenseNumber", "EUGPSCoordinates",
+    "EUNationalIdentificationNumber", "EUPassportNumber", "EUSocialSecurityNumber",
+    "EUTaxIdentificationNumber",
+    "SQLServerConnectionString",
+    "AzureDocumentDBAuthKey", "AzureIAASDatabaseConnectionAndSQLString",
+    "AzureIoTConnectionString", "AzurePublishSettingPassword", "AzureRedisCacheString",
+    "AzureSAS", "AzureServiceBusString", "AzureStorageAccountKey", "AzureStorageAccountGeneric",
+)
+
+COUNTRY = (
+    "ARNationalIdentityNumber",
+    "AUBankAccountNumber", "AUDriversLicenseNumber", "AUMedicalAccountNumber", "AUPassportNumber",
+    "AUTaxFileNumber", "AUBusinessNumber", "AUCompanyNumber",
+    "ATIdentityCard", "ATTaxIdentificationNumber", "ATValueAddedTaxNumber",
+    "BENationalNumber", "BENationalNumberV2", "BEValueAddedTaxNumber",
+    "BRCPFNumber", "BRLegalEntityNumber", "BRNationalIDRG",
+    "BGUniformCivilNumber",
+    "CABankAccountNumber", "CADriversLicenseNumber", "CAHealthServiceNumber", "CAPassportNumber",
+    "CAPersonalHealthIdentification", "CASocialInsuranceNumber",
+    "CLIdentityCardNumber",
+    "CNResidentIdentityCardNumber",
+    "HRIdentityCardNumber", "HRNationalIDNumber", "HRPersonalIdentificationNumber",
+    "HRPersonalIdentificationOIBNumberV2",
+    "CYIdentityCard", "CYTaxIdentificationNumber",
+    "CZPersonalIdentityNumber", "CZPersonalIdentityV2",
+    "DKPersonalIdentificationNumber", "DKPersonalIdentificationV2",
+    "EEPersonalIdentificationCode",
+    "FIEuropeanHealthNumber", "FINationalID", "FINationalIDV2", "FIPassportNumber",
+    "FRDriversLicenseNumber", "FRHealthInsuranceNumber", "FRNationalID", "FRPassportNumber",
+    "FRSocialSecurityNumber", "FRTaxIdentificationNumber", "FRValueAddedTaxNumber",
+    "DEDriversLicenseNumber", "DEPassportNumber", "DEIdentityCardNumber",
+    "DETaxIdentificationNumber", "DEValueAddedNumber",
+    "GRNationalIDCard", "GRNationalIDV2", "GRTaxIdentificationNumber",
+    "HKIdentityCardNumber",
+    "HUValueAddedNumber", "HUPersonalIdentificationNumber", "HUTaxIdentificationNumber",
+    "INPermanentAccount", "INUniqueIdentificationNumber",
+    "IDIdentityCardNumber",
+    "IEPersonalPublicServiceNumber", "IEPersonalPublicServiceNumberV2",
+    "ILBankAccountNumber", "ILNationalID",
+    "ITDriversLicenseNumber", "ITFiscalCode", "ITValueAddedTaxNumber",
+    "JPBankAccountNumber", "JPDriversLicenseNumber", "JPPassportNumber",
+    "JPResidentRegistrationNumber", "JPSocialInsuranceNumber", "JPMyNumberCorporate",
+    "JPMyNumberPersonal", "JPResidenceCardNumber",
+    "LVPersonalCode", "LTPersonalCode",
+    "LUNationalIdentificationNumberNatural", "LUNationalIdentificationNumberNonNatural",
+    "MYIdentityCardNumber",
+    "MTIdentityCardNumber", "MTTaxIDNumber",
+    "NLCitizensServiceNumber", "NLCitizensServiceNumberV2", "NLTaxIdentificationNumber",
+    "NLValueAddedTaxNumber",
+    "NZBankAccountNumber", "NZDriversLicenseNumber", "NZInlandRevenueNumber",
+    "NZMinistryOfHealthNumber", "NZSocialWelfareNumber",
+    "NOIdentityNumber",
+    "PHUnifiedMultiPurposeIDNumber",
+    "PLIdentityCard", "PLNationalID", "PLNationalIDV2", "PLPassportNumber",
+    "PLTaxIdentificationNumber", "PLREGONNumber",
+    "PTCitizenCardNumber", "PTCitizenCardNumberV2", "PTTaxIdentificationNumber",
+    "ROPersonalNumericalCode",
+    "RUPassportNumberDomestic", "RUPassportNumberInternational",
+    "SANationalID",
+    "SGNationalRegistrationIdentityCardNumber",
+    "SKPersonalNumber",
+    "SITaxIdentificationNumber", "SIUniqueMasterCitizenNumber",
+    "ZAIdentificationNumber",
+    "KRResidentRegistrationNumber",
+    "ESDNI", "ESSocialSecurityNumber", "ESTaxIdentificationNumber",
+    "SENationalID", "SENationalIDV2", "SEPassportNumber", "SETaxIdentificationNumber",
+    "CHSocialSecurityNumber",
+    "TWNationalID", "TWPassportNumber", "TWResidentCertificate",
+    "THPopulationIdentificationCode",
+    "TRNationalIdentificationNumber",
+    "UKDriversLicenseNumber", "UKElectoralRollNumber", "UKNationalHealthNumber",
+    "UKNationalInsuranceNumber", "UKUniqueTaxpayerNumber",
+    "UAPassportNumberDomestic", "UAPassportNumberInternational",
+)
+
+LATER = (
+    "Neighborhood", "VIN", "PIN", "LicensePlate", "KRPassportNumber", "KRDriversLicenseNumber",
+    "KRSocialSecurityNumber", "GovernmentIssuedId", "Password", "NationalId", "ZipCode", "CVV",
+    "ExpirationDate", "CASocialIdentificationNumber", "USMedicareBeneficiaryId", "Location", "City",
+    "State", "Airport", "GPE",
+)
+
+ALL_CATEGORIES: frozenset[str] = frozenset(GENERAL + COUNTRY + LATER)
+
+
+def unknown_categories(names: list[str]) -> list[str]:
+    """Names that are not Azure PII categories, in the order given."""
+    return [name for name in names if name not in ALL_CATEGORIES]
