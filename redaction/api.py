@@ -1,0 +1,120 @@
+"""The HTTP endpoints as plain functions from request parts to an ``Answer``.
+
+``function_app.py`` adapts them to Azure Functions and ``server.py`` serves those same functions;
+neither holds logic of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redaction import __version__, runtime
+from redaction.deadline import Deadline
+from redaction.decoding import check_headers, parse_request
+from redaction.detector import DetectionContext
+from redaction.entities import Document
+from redaction.errors import DetectorError, RequestError, SettingsError
+from redaction.models import HealthResponse, RedactResponse
+
+logger = logging.getLogger("pii_redaction")
+
+HEALTH_PROBE_TEXT = "Health probe: contact probe@example.com."
+HEALTH_DEADLINE_S = 10.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> bytes:
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+async def redact(body: bytes, headers: Mapping[str, str]) -> Answer:
+    """``POST /redact``."""
+    try:
+        state = runtime.get_runtime()
+        deadline = Deadline.after(state.settings.pii_deadline_s)
+        check_headers(headers, len(body), state.input_limits)
+        request = parse_request(body, state.input_limits)
+        tenant = request.config.subscription_id or _header(headers, "x-tenant-id")
+        response = await state.service.redact(request, deadline, tenant)
+    except RequestError as error:
+        return _error_answer(error.status, error.code, error.message, error.details)
+    except SettingsError as error:
+        return _error_answer(503, "ServiceMisconfigured", str(error), [])
+    except Exception as error:  # noqa: BLE001 - answer JSON; never echo anything
+        logger.error("pii-internal-error", extra={"pii-error-type": type(error).__name__})
+        return _error_answer(500, "InternalError", "the service failed unexpectedly", [])
+    return Answer(200 if response.status != "error" else 503, _response_payload(response))
+
+
+async def health(params: Mapping[str, str]) -> Answer:
+    """``GET /health`` (``?deep=true`` also round-trips one tiny document through the detector)."""
+    try:
+        state = runtime.get_runtime()
+    except SettingsError as error:
+        return _unhealthy(str(error))
+    detector = state.service.detector
+    result = HealthResponse(
+        status="healthy",
+        detector=detector.name,
+        api_version=detector.api_version,
+        version=__version__,
+        categories=sorted(detector.categories),
+    )
+    if params.get("deep", "").lower() in ("1", "true", "yes"):
+        started = time.monotonic()
+        context = DetectionContext(Deadline.after(HEALTH_DEADLINE_S), "en")
+        try:
+            await detector.detect([Document("0", HEALTH_PROBE_TEXT)], context)
+        except DetectorError as error:
+            return _unhealthy(f"the detector probe failed: {error.reason}", result)
+        result.round_trip_ms = round((time.monotonic() - started) * 1000, 1)
+    return Answer(200, _health_payload(result))
+
+
+def _health_payload(result: HealthResponse) -> dict[str, Any]:
+    payload = result.model_dump(mode="json")
+    return {k: v for k, v in payload.items() if v is not None or k == "api_version"}
+
+
+def _unhealthy(reason: str, base: HealthResponse | None = None) -> Answer:
+    result = HealthResponse(
+        status="unhealthy",
+        detector=base.detector if base else "unknown",
+        api_version=base.api_version if base else None,
+        version=__version__,
+        reason=reason,
+    )
+    return Answer(503, _health_payload(result))
+
+
+def _response_payload(response: RedactResponse) -> dict[str, Any]:
+    payload: dict[str, Any] = {"status": response.status, "full_coverage": response.full_coverage}
+    if response.redacted_body is not None:
+        payload["redacted_body"] = response.redacted_body
+    if response.diagnostics is not None:
+        payload["diagnostics"] = response.diagnostics.model_dump(mode="json")
+    if response.error is not None:
+        payload["error"] = response.error.model_dump(mode="json", exclude_none=True)
+    return payload
+
+
+def _error_answer(status: int, code: str, message: str, details: list[dict[str, Any]]) -> Answer:
+    error = {"code": code, "message": message, "details": details}
+    return Answer(status, {"status": "error", "full_coverage": False, "error": error})
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value[:256] or None
+    return None

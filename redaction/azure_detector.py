@@ -1,0 +1,144 @@
+"""The Azure AI Language detector: one call per batch attempt, retried inside the deadline."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+
+from redaction import telemetry
+from redaction.coverage import INVALID, MISSING, verify_coverage
+from redaction.credentials import Auth
+from redaction.detector import BatchResult, DetectionContext
+from redaction.entities import Document
+from redaction.errors import DetectorError, HttpStatusError, ServiceResponseError
+from redaction.language_client import CallRecord, LanguageClient
+from redaction.retry import RetryPolicy, run_with_retry
+
+AZURE_CATEGORIES_NOTE = "all Azure AI Language PII categories for the document language"
+
+
+class AzureLanguageDetector:
+    name = "azure"
+
+    def __init__(
+        self,
+        client: LanguageClient,
+        auth: Auth,
+        policy: RetryPolicy,
+        categories: frozenset[str],
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._auth = auth
+        self._policy = policy
+        self._rng = rng or random.Random()
+        self.categories = categories
+
+    @property
+    def api_version(self) -> str | None:
+        return self._client.api_version
+
+    async def detect(self, documents: Sequence[Document], context: DetectionContext) -> BatchResult:
+        characters = sum(len(doc.text) for doc in documents)
+        records: dict[int, tuple[CallRecord, float]] = {}
+
+        async def attempt(timeout: float, number: int) -> BatchResult:
+            context.stats.attempts += 1
+            record = CallRecord()
+            records[number] = (record, time.monotonic())
+            self._emit_outbound(context, number, len(documents), characters)
+            with telemetry.span(
+                "pii-language-call",
+                telemetry.CLIENT,
+                self._span_attributes(context, number, len(documents), characters),
+            ) as current:
+                result = await self._client.analyze(documents, context.language, timeout, record)
+                telemetry.set_attributes(current, {"http.status_code": record.status or 0})
+            if number < self._policy.max_attempts and _worth_retrying(documents, result):
+                error = ServiceResponseError(MISSING, "not every document came back intact")
+                error.retryable = True
+                raise error
+            return result
+
+        def observe(number: int, error: DetectorError | None, wait: float | None) -> None:
+            record, started = records[number]
+            if wait is not None:
+                context.stats.retries += 1
+            if isinstance(error, HttpStatusError) and error.status == 429:
+                context.stats.throttled += 1
+            self._emit_inbound(context, number, record, started, error, wait)
+
+        return await run_with_retry(
+            attempt, self._policy, context.deadline, rng=self._rng, observe=observe
+        )
+
+    def _span_attributes(
+        self, context: DetectionContext, number: int, documents: int, characters: int
+    ) -> dict[str, object]:
+        return {
+            "pii.correlation_id": context.correlation_id,
+            "pii.tenant_id": context.tenant_id,
+            "pii.batch_index": context.batch_index,
+            "pii.attempt": number,
+            "pii.documents": documents,
+            "pii.characters": characters,
+            "server.address": self._client.host,
+            "pii.api_version": self._client.api_version,
+        }
+
+    def _emit_outbound(
+        self, context: DetectionContext, number: int, documents: int, characters: int
+    ) -> None:
+        telemetry.emit(
+            "pii-outbound",
+            logging.INFO,
+            {
+                "pii-correlation-id": context.correlation_id,
+                "pii-tenant-id": context.tenant_id,
+                "pii-batch-index": context.batch_index,
+                "pii-attempt": number,
+                "pii-document-count": documents,
+                "pii-characters": characters,
+                "pii-target-host": self._client.host,
+                "pii-api-version": self._client.api_version,
+            },
+        )
+
+    def _emit_inbound(
+        self,
+        context: DetectionContext,
+        number: int,
+        record: CallRecord,
+        started: float,
+        error: DetectorError | None,
+        wait: float | None,
+    ) -> None:
+        outcome = "ok" if error is None else error.reason
+        level = logging.INFO if error is None else logging.WARNING
+        telemetry.emit(
+            "pii-inbound",
+            level,
+            {
+                "pii-correlation-id": context.correlation_id,
+                "pii-tenant-id": context.tenant_id,
+                "pii-batch-index": context.batch_index,
+                "pii-attempt": number,
+                "pii-http-status": record.status,
+                "pii-outcome": outcome,
+                "pii-duration-ms": round((time.monotonic() - started) * 1000, 1),
+                "pii-response-bytes": record.response_bytes,
+                "pii-retry": wait is not None,
+                "pii-retry-wait-ms": None if wait is None else round(wait * 1000),
+            },
+        )
+
+    async def close(self) -> None:
+        await self._auth.close()
+
+
+def _worth_retrying(documents: Sequence[Document], result: BatchResult) -> bool:
+    """A malformed answer may be transient; a per-document error (e.g. invalid text) is not."""
+    reasons = verify_coverage(documents, result).unscanned.values()
+    return any(reason in (MISSING, INVALID) for reason in reasons)

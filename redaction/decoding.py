@@ -1,0 +1,162 @@
+"""Turning the bytes of a ``/redact`` call into a validated request, refusing hostile input.
+
+Every refusal is a ``RequestError`` whose message and details name fields and limits, never
+values: pydantic's errors carry the input, so they are rebuilt here without it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from redaction.categories import ALL_CATEGORIES, unknown_categories
+from redaction.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from redaction.models import RedactRequest
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_JSON_TYPES = re.compile(r"^(application/(?:[\w.+-]+\+)?json|text/json)$")
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    max_body_bytes: int
+    max_depth: int
+    max_strings: int
+
+
+def check_headers(
+    headers: Mapping[str, str], declared_length: int | None, limits: InputLimits
+) -> None:
+    """Refuses a request by its headers alone, before its body is read."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    media = lowered.get("content-type", "application/json").split(";")[0].strip().lower()
+    if not _JSON_TYPES.match(media):
+        raise UnsupportedMediaTypeError("the body must be JSON (Content-Type: application/json)")
+    if lowered.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+        raise UnsupportedMediaTypeError("compressed request bodies are not accepted")
+    if declared_length is not None and declared_length > limits.max_body_bytes:
+        raise _too_large(limits)
+
+
+def parse_request(raw: bytes, limits: InputLimits) -> RedactRequest:
+    """A validated ``RedactRequest`` from the raw body."""
+    if len(raw) > limits.max_body_bytes:
+        raise _too_large(limits)
+    document = decode_json(raw)
+    if not isinstance(document, dict):
+        raise InvalidRequestError("the body must be a JSON object", [{"field": "$"}])
+    check_shape(document, limits)
+    return validate_request(document)
+
+
+def decode_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequestError("the body is not valid UTF-8") from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
+    except RecursionError:
+        raise InvalidRequestError("the JSON nests too deeply") from None
+    except _DuplicateKeyError:
+        raise InvalidRequestError("the JSON has a duplicate key in an object") from None
+    except ValueError as error:
+        raise InvalidRequestError(_json_problem(error)) from None
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _DuplicateKeyError
+    return result
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_problem(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"the body is not valid JSON ({error.msg} at character {error.pos})"
+    if "is not valid JSON" in str(error):
+        return "the body is not valid JSON (NaN and Infinity are not allowed)"
+    return "the body is not valid JSON (a number is too large)"
+
+
+def check_shape(document: Any, limits: InputLimits) -> None:
+    """Nesting depth, string count and well-formed Unicode, in one iterative walk."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    strings = 0
+    while stack:
+        value, depth = stack.pop()
+        if depth > limits.max_depth:
+            raise InvalidRequestError(f"the JSON nests deeper than {limits.max_depth} levels")
+        if isinstance(value, str):
+            strings += 1
+            if _LONE_SURROGATE.search(value):
+                raise InvalidRequestError("a string holds an unpaired UTF-16 surrogate")
+        elif isinstance(value, dict):
+            strings += len(value)
+            stack.extend((item, depth + 1) for item in value.values())
+            if any(_LONE_SURROGATE.search(key) for key in value):
+                raise InvalidRequestError("a key holds an unpaired UTF-16 surrogate")
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        if strings > limits.max_strings:
+            raise PayloadTooLargeError(
+                f"the body holds more than {limits.max_strings} strings and keys",
+                [{"field": "body", "limit": limits.max_strings}],
+            )
+
+
+def validate_request(document: dict[str, Any]) -> RedactRequest:
+    try:
+        request = RedactRequest.model_validate(document)
+    except ValidationError as error:
+        details = [
+            {"field": _location(item["loc"]), "problem": item["msg"], "type": item["type"]}
+            for item in error.errors(include_input=False, include_url=False, include_context=False)
+        ]
+        fields = ", ".join(sorted({d["field"] for d in details}))
+        raise InvalidRequestError(f"invalid request: {fields}", details) from None
+    unknown = unknown_categories(request.config.excluded_categories)
+    if unknown:
+        positions = [
+            i for i, name in enumerate(request.config.excluded_categories) if name in unknown
+        ]
+        raise InvalidRequestError(
+            "config.excluded_categories holds names that are not PII categories",
+            [
+                {
+                    "field": "config.excluded_categories",
+                    "positions": positions,
+                    "valid": sorted(ALL_CATEGORIES),
+                }
+            ],
+        )
+    return request
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """Dotted path of a field; a caller-made key that is not a plain name is not repeated."""
+    parts = [str(p) if isinstance(p, int) or _NAME.match(p) else "(key)" for p in loc]
+    return ".".join(parts) or "$"
+
+
+def _too_large(limits: InputLimits) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"the body is larger than {limits.max_body_bytes} bytes",
+        [{"field": "body", "limit_bytes": limits.max_body_bytes}],
+    )

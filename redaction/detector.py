@@ -1,0 +1,64 @@
+"""The one seam between the core and whatever finds personal data (Azure Language or embedded)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from redaction.deadline import Deadline
+from redaction.entities import Document, Entity
+
+
+@dataclass
+class AttemptStats:
+    """Counters one request's batches add to; read into diagnostics."""
+
+    attempts: int = 0
+    retries: int = 0
+    throttled: int = 0
+
+
+@dataclass(frozen=True)
+class DetectionContext:
+    """What a detector needs to know about the request a batch belongs to."""
+
+    deadline: Deadline
+    language: str
+    batch_index: int = 0
+    correlation_id: str | None = None
+    tenant_id: str | None = None
+    stats: AttemptStats = field(default_factory=AttemptStats)
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    id: str
+    entities: tuple[Entity, ...]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What came back for a batch, as the detector saw it; the core verifies coverage."""
+
+    documents: tuple[DocumentResult, ...]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Detector(Protocol):
+    """Scans a batch of documents. Raises ``DetectorError`` when the batch could not be scanned."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def api_version(self) -> str | None: ...
+
+    @property
+    def categories(self) -> frozenset[str]: ...
+
+    async def detect(
+        self, documents: Sequence[Document], context: DetectionContext
+    ) -> BatchResult: ...
+
+    async def close(self) -> None: ...

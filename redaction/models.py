@@ -1,0 +1,86 @@
+"""The wire contract of ``/redact`` and ``/health``: what APIM sends and what it checks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Role = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Category = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+LanguageCode = Annotated[
+    str, StringConstraints(pattern=r"^(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*|auto)$", max_length=32)
+]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+DEFAULT_SCAN_ROLES = ("user", "assistant", "tool")
+
+
+class RedactConfig(BaseModel):
+    """Per-request settings APIM passes from the tenant's configuration."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    fail_closed: bool = False
+    excluded_categories: list[Category] = Field(default_factory=list, max_length=256)
+    detection_language: LanguageCode = "en"
+    scan_roles: list[Role] = Field(default_factory=lambda: list(DEFAULT_SCAN_ROLES), max_length=32)
+    correlation_id: Identifier | None = None
+    subscription_id: Identifier | None = None
+    redaction_character: str = Field(default="#", min_length=1, max_length=1)
+
+
+class RedactRequest(BaseModel):
+    """``{"body": <OpenAI request body>, "config": {...}}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    body: dict[str, Any]
+    config: RedactConfig = Field(default_factory=RedactConfig)
+
+
+class Diagnostics(BaseModel):
+    """Counts and timings about one redaction. Never holds text."""
+
+    entity_count: int = 0
+    categories: dict[str, int] = Field(default_factory=dict)
+    total_docs: int = 0
+    scanned_docs: int = 0
+    unscanned_docs: int = 0
+    unscanned_paths: list[str] = Field(default_factory=list)
+    batches: int = 0
+    attempts: int = 0
+    retries: int = 0
+    characters: int = 0
+    duration_ms: float = 0.0
+    detector: str = ""
+    api_version: str | None = None
+    correlation_id: str | None = None
+    failure_reason: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    """``code`` is stable, ``message`` is for people, ``reason`` is the failure reason for APIM."""
+
+    code: str
+    message: str
+    reason: str | None = None
+    details: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RedactResponse(BaseModel):
+    status: Literal["ok", "partial", "error"]
+    full_coverage: bool
+    redacted_body: dict[str, Any] | None = None
+    diagnostics: Diagnostics | None = None
+    error: ErrorInfo | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+    detector: str
+    api_version: str | None
+    version: str
+    categories: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    round_trip_ms: float | None = None

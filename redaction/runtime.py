@@ -1,0 +1,128 @@
+"""Process-wide state: settings, the detector, its HTTP session and the instance-wide gate.
+
+Built lazily inside the running event loop (an ``aiohttp.ClientSession`` cannot be created at
+import time), once per process, and rebuilt only if the loop changes (tests run one loop each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+
+from redaction.azure_detector import AzureLanguageDetector
+from redaction.categories import ALL_CATEGORIES
+from redaction.credentials import ApiKeyAuth, Auth, TokenAuth, default_credential
+from redaction.decoding import InputLimits
+from redaction.detector import Detector
+from redaction.embedded import EmbeddedRecognizer
+from redaction.language_client import LanguageClient
+from redaction.local_detector import EmbeddedDetector
+from redaction.retry import RetryPolicy
+from redaction.service import Limits, RedactionService
+from redaction.settings import Settings, load_settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    service: RedactionService
+    input_limits: InputLimits
+    session: aiohttp.ClientSession | None
+    loop: asyncio.AbstractEventLoop
+
+    async def close(self) -> None:
+        await self.service.detector.close()
+        if self.session is not None:
+            await self.session.close()
+
+
+@dataclass
+class _Current:
+    settings: Settings | None = None
+    runtime: Runtime | None = None
+
+
+_current = _Current()
+
+
+def configure(settings: Settings | None) -> None:
+    """Use ``settings`` from now on (None: read the environment again). Callers close the old
+    runtime first with ``shutdown()``."""
+    _current.settings = settings
+    _current.runtime = None
+
+
+def current_settings() -> Settings:
+    if _current.settings is None:
+        _current.settings = load_settings()
+    return _current.settings
+
+
+def get_runtime() -> Runtime:
+    """The runtime of the running loop, built on first use (no await: check-and-set is atomic)."""
+    loop = asyncio.get_running_loop()
+    if _current.runtime is None or _current.runtime.loop is not loop:
+        _current.runtime = build_runtime(current_settings(), loop)
+    return _current.runtime
+
+
+async def shutdown() -> None:
+    runtime, _current.runtime = _current.runtime, None
+    if runtime is not None:
+        await runtime.close()
+
+
+def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtime:
+    session = None
+    detector: Detector
+    if settings.detector_kind == "azure":
+        session = aiohttp.ClientSession()
+        detector = build_azure_detector(settings, session)
+    else:
+        detector = EmbeddedDetector(build_recognizer(settings))
+    limits = Limits(
+        max_doc_chars=settings.pii_max_doc_chars,
+        docs_per_batch=settings.pii_docs_per_batch,
+        max_batches=settings.pii_max_batches,
+        batch_concurrency=settings.pii_batch_concurrency,
+    )
+    service = RedactionService(
+        detector, limits, asyncio.Semaphore(settings.pii_instance_concurrency)
+    )
+    input_limits = InputLimits(
+        max_body_bytes=settings.pii_max_body_bytes,
+        max_depth=settings.pii_max_depth,
+        max_strings=settings.pii_max_strings,
+    )
+    return Runtime(settings, service, input_limits, session, loop)
+
+
+def build_recognizer(settings: Settings) -> EmbeddedRecognizer:
+    return EmbeddedRecognizer(phone_regions=settings.phone_regions)
+
+
+def build_azure_detector(
+    settings: Settings, session: aiohttp.ClientSession
+) -> AzureLanguageDetector:
+    assert settings.language_endpoint is not None
+    auth: Auth
+    if settings.language_api_key is not None:
+        auth = ApiKeyAuth(settings.language_api_key.get_secret_value())
+    else:
+        auth = TokenAuth(default_credential())
+    client = LanguageClient(
+        session,
+        settings.language_endpoint,
+        settings.language_api_version,
+        auth,
+        settings.language_domain,
+    )
+    policy = RetryPolicy(
+        max_attempts=settings.pii_max_attempts,
+        backoff_base_s=settings.pii_backoff_base_s,
+        backoff_max_s=settings.pii_backoff_max_s,
+        attempt_timeout_s=settings.pii_attempt_timeout_s,
+    )
+    return AzureLanguageDetector(client, auth, policy, ALL_CATEGORIES)

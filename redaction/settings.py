@@ -1,0 +1,78 @@
+"""Process settings, read once from the environment (app settings in Azure) into typed values."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from redaction.errors import SettingsError
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads. Names are the environment variables, case-insensitive."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, case_sensitive=False, env_ignore_empty=True
+    )
+
+    language_endpoint: str | None = None
+    language_api_key: SecretStr | None = None
+    language_api_version: str = "2024-11-01"
+    language_domain: Literal["none", "phi"] | None = None
+    pii_detector: Literal["auto", "azure", "local"] = "auto"
+
+    pii_max_doc_chars: int = Field(5000, ge=100, le=5120)
+    pii_docs_per_batch: int = Field(5, ge=1, le=5)
+    pii_max_batches: int = Field(15, ge=1, le=1000)
+    pii_batch_concurrency: int = Field(5, ge=1, le=100)
+    pii_instance_concurrency: int = Field(32, ge=1, le=1000)
+    pii_attempt_timeout_s: float = Field(10.0, gt=0, le=230)
+    pii_deadline_s: float = Field(85.0, gt=0, le=230)
+    pii_max_attempts: int = Field(4, ge=1, le=20)
+    pii_backoff_base_s: float = Field(0.5, ge=0, le=60)
+    pii_backoff_max_s: float = Field(8.0, ge=0, le=120)
+
+    pii_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    pii_max_depth: int = Field(64, ge=4, le=1000)
+    pii_max_strings: int = Field(100_000, ge=1, le=10_000_000)
+
+    pii_min_score: float = Field(0.5, ge=0, le=1)
+    pii_phone_regions: str = "US,GB,DE,FR,ES,IT,NL,CA,AU,IN"
+
+    redaction_api_key: SecretStr | None = None
+
+    @field_validator("language_endpoint")
+    @classmethod
+    def _endpoint_is_https_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @property
+    def detector_kind(self) -> Literal["azure", "local"]:
+        if self.pii_detector == "auto":
+            return "azure" if self.language_endpoint else "local"
+        return self.pii_detector
+
+    @property
+    def phone_regions(self) -> tuple[str, ...]:
+        return tuple(r.strip().upper() for r in self.pii_phone_regions.split(",") if r.strip())
+
+
+def load_settings() -> Settings:
+    """Reads the environment; a bad value raises ``SettingsError`` naming the setting only."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']).upper()}: {item['msg']}"
+            for item in error.errors(include_input=False, include_url=False)
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+    if settings.detector_kind == "azure" and not settings.language_endpoint:
+        raise SettingsError("invalid settings: PII_DETECTOR=azure needs LANGUAGE_ENDPOINT")
+    return settings
