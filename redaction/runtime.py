@@ -20,7 +20,8 @@ from redaction.embedded import EmbeddedRecognizer
 from redaction.language_client import LanguageClient
 from redaction.local_detector import EmbeddedDetector
 from redaction.retry import RetryPolicy
-from redaction.service import Limits, RedactionService
+from redaction.scanning import Limits, Scanner
+from redaction.service import RedactionService
 from redaction.settings import Settings, load_settings
 
 
@@ -88,9 +89,8 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         max_batches=settings.pii_max_batches,
         batch_concurrency=settings.pii_batch_concurrency,
     )
-    service = RedactionService(
-        detector, limits, asyncio.Semaphore(settings.pii_instance_concurrency)
-    )
+    gate = asyncio.Semaphore(settings.pii_instance_concurrency)
+    service = RedactionService(Scanner(detector, limits, gate))
     input_limits = InputLimits(
         max_body_bytes=settings.pii_max_body_bytes,
         max_depth=settings.pii_max_depth,

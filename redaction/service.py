@@ -1,54 +1,27 @@
-"""One ``/redact``: find the texts, plan documents and batches, scan them inside the request
-deadline, verify coverage, mask, and put the text back. HTTP-agnostic."""
+"""One ``/redact``: find the texts, scan them, keep the entities the request wants, mask, and put
+the text back into the body. HTTP-agnostic; the scanning itself is ``scanning.Scanner``."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
 
 from redaction import telemetry
-from redaction.batching import plan_batches
 from redaction.body import TextField, find_texts, replace_texts
-from redaction.coverage import Coverage, verify_coverage
 from redaction.deadline import Deadline
-from redaction.detector import AttemptStats, DetectionContext, Detector
-from redaction.documents import PlannedDocument, map_entities, plan_documents
 from redaction.entities import Entity
-from redaction.errors import DetectorError, PayloadTooLargeError
+from redaction.errors import PayloadTooLargeError
 from redaction.masking import mask_text
 from redaction.models import Diagnostics, ErrorInfo, RedactConfig, RedactRequest, RedactResponse
-
-logger = logging.getLogger("pii_redaction")
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_doc_chars: int = 5000
-    docs_per_batch: int = 5
-    max_batches: int = 15
-    batch_concurrency: int = 5
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    """Entities per text (in text offsets), and the documents that could not be scanned."""
-
-    entities: list[list[Entity]]
-    unscanned: list[tuple[PlannedDocument, str]]
+from redaction.scanning import Scanner, ScanReport, ScanScope
 
 
 class RedactionService:
-    def __init__(
-        self, detector: Detector, limits: Limits, instance_gate: asyncio.Semaphore
-    ) -> None:
-        self.detector = detector
-        self._limits = limits
-        self._instance_gate = instance_gate
+    def __init__(self, scanner: Scanner) -> None:
+        self.scanner = scanner
+        self.detector = scanner.detector
 
     async def redact(
         self, request: RedactRequest, deadline: Deadline, tenant_id: str | None = None
@@ -83,89 +56,24 @@ class RedactionService:
     ) -> RedactResponse:
         config = request.config
         fields = find_texts(request.body, config.scan_roles)
-        planned = plan_documents([field.text for field in fields], self._limits.max_doc_chars)
-        batches = plan_batches(planned, self._limits.docs_per_batch, self._limits.max_batches)
-        stats = AttemptStats()
-        scan = await self._scan(batches, config, deadline, tenant_id, stats)
-        kept = [_kept(entities, config) for entities in scan.entities]
-        _describe(diagnostics, planned, batches, kept, scan, stats, fields)
-        if scan.unscanned and config.fail_closed:
+        scope = ScanScope(deadline, config.detection_language, config.correlation_id, tenant_id)
+        report = await self.scanner.scan([field.text for field in fields], scope)
+        kept = [_kept(entities, config) for entities in report.entities]
+        _describe(diagnostics, report, kept, fields)
+        if report.unscanned and config.fail_closed:
             return _refusal(diagnostics)
         masked = [
             mask_text(field.text, [(e.offset, e.end) for e in entities], config.redaction_character)
             for field, entities in zip(fields, kept, strict=True)
         ]
         body = replace_texts(request.body, fields, masked)
-        complete = not scan.unscanned
+        complete = not report.unscanned
         return RedactResponse(
             status="ok" if complete else "partial",
             full_coverage=complete,
             redacted_body=body,
             diagnostics=diagnostics,
         )
-
-    async def _scan(
-        self,
-        batches: Sequence[Sequence[PlannedDocument]],
-        config: RedactConfig,
-        deadline: Deadline,
-        tenant_id: str | None,
-        stats: AttemptStats,
-    ) -> ScanResult:
-        request_gate = asyncio.Semaphore(self._limits.batch_concurrency)
-        outcomes = await asyncio.gather(
-            *(
-                self._scan_batch(
-                    batch,
-                    request_gate,
-                    DetectionContext(
-                        deadline=deadline,
-                        language=config.detection_language,
-                        batch_index=index,
-                        correlation_id=config.correlation_id,
-                        tenant_id=tenant_id,
-                        stats=stats,
-                    ),
-                )
-                for index, batch in enumerate(batches)
-            )
-        )
-        count = 1 + max((s.text_index for b in batches for d in b for s in d.segments), default=-1)
-        entities: list[list[Entity]] = [[] for _ in range(count)]
-        unscanned: list[tuple[PlannedDocument, str]] = []
-        for batch, outcome in zip(batches, outcomes, strict=True):
-            for planned in batch:
-                doc_id = planned.document.id
-                if isinstance(outcome, str):
-                    unscanned.append((planned, outcome))
-                elif doc_id in outcome.covered:
-                    for text_index, entity in map_entities(planned, outcome.covered[doc_id]):
-                        entities[text_index].append(entity)
-                else:
-                    unscanned.append((planned, outcome.unscanned[doc_id]))
-        return ScanResult(entities, unscanned)
-
-    async def _scan_batch(
-        self,
-        batch: Sequence[PlannedDocument],
-        request_gate: asyncio.Semaphore,
-        context: DetectionContext,
-    ) -> Coverage | str:
-        """The batch's coverage, or the reason it could not be scanned at all."""
-        documents = [planned.document for planned in batch]
-        try:
-            async with asyncio.timeout(context.deadline.remaining()), AsyncExitStack() as gates:
-                await gates.enter_async_context(request_gate)
-                await gates.enter_async_context(self._instance_gate)
-                result = await self.detector.detect(documents, context)
-        except TimeoutError:
-            return "deadline"
-        except DetectorError as error:
-            return error.reason
-        except Exception as error:  # noqa: BLE001 - a detector bug must fail closed, not 500
-            logger.error("pii-detector-failure", extra={"pii-error-type": type(error).__name__})
-            return "detector-error"
-        return verify_coverage(documents, result)
 
 
 def _kept(entities: list[Entity], config: RedactConfig) -> list[Entity]:
@@ -175,27 +83,22 @@ def _kept(entities: list[Entity], config: RedactConfig) -> list[Entity]:
 
 def _describe(
     diagnostics: Diagnostics,
-    planned: Sequence[PlannedDocument],
-    batches: Sequence[Sequence[PlannedDocument]],
+    report: ScanReport,
     kept: Sequence[Sequence[Entity]],
-    scan: ScanResult,
-    stats: AttemptStats,
     fields: Sequence[TextField],
 ) -> None:
     categories = Counter(entity.category for entities in kept for entity in entities)
     diagnostics.entity_count = sum(categories.values())
     diagnostics.categories = dict(sorted(categories.items()))
-    diagnostics.total_docs = len(planned)
-    diagnostics.unscanned_docs = len(scan.unscanned)
-    diagnostics.scanned_docs = len(planned) - len(scan.unscanned)
-    diagnostics.batches = len(batches)
-    diagnostics.attempts = stats.attempts
-    diagnostics.retries = stats.retries
-    diagnostics.characters = sum(len(p.document.text) for p in planned)
-    unscanned_texts = sorted({s.text_index for p, _ in scan.unscanned for s in p.segments})
-    diagnostics.unscanned_paths = [fields[index].pointer for index in unscanned_texts]
-    if scan.unscanned:
-        diagnostics.failure_reason = scan.unscanned[0][1]
+    diagnostics.total_docs = report.documents
+    diagnostics.unscanned_docs = report.unscanned_documents
+    diagnostics.scanned_docs = report.documents - report.unscanned_documents
+    diagnostics.batches = report.batches
+    diagnostics.attempts = report.stats.attempts
+    diagnostics.retries = report.stats.retries
+    diagnostics.characters = report.characters
+    diagnostics.unscanned_paths = [fields[index].pointer for index in sorted(report.unscanned)]
+    diagnostics.failure_reason = report.failure_reason
 
 
 def _refusal(diagnostics: Diagnostics) -> RedactResponse:
