@@ -698,3 +698,9 @@ async def _poll_status(session: aiohttp.ClientSession, port: int) -> int:
         except aiohttp.ClientConnectionError:
             await asyncio.sleep(0.05)
     return 0
+
+
+async def test_language_may_be_null_or_missing(client: Client) -> None:
+    body = _documents({"id": "1", "text": REFERENCE, "language": None}, {"id": "2", "text": "x"})
+    result = await analyze_ok(client, body)
+    assert [d["id"] for d in result["results"]["documents"]] == ["1", "2"]

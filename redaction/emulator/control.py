@@ -1,4 +1,12 @@
-"""The control API under `/_emulator/`: faults, load settings, statistics, reset."""
+"""The control API under `/_emulator/`: faults, load settings, statistics, reset.
+
+- `POST /_emulator/faults` `{"faults": [Fault, ...]}` appends; `GET` lists what is pending;
+  `DELETE` clears. Answers `{"faults": [...]}`.
+- `POST /_emulator/config` merges `EmulatorConfig` fields (and `api_key`); `GET` reads it.
+- `GET /_emulator/stats`: `EmulatorStats.as_dict()`.
+- `POST /_emulator/reset`: clears faults, config and statistics; keeps the credentials.
+Bad bodies get 400 `{"error": "..."}`.
+"""
 
 from __future__ import annotations
 

@@ -57,7 +57,12 @@ class _Queued:
 
 
 class FaultQueue:
-    """Each request takes the first matching fault that is not skipping and not used up."""
+    """Faults in the order posted; each valid analyze request draws at most one.
+
+    A fault matches a request when `batch_contains` is unset or found in one of its texts. Every
+    matching fault still skipping (`after`) counts the request down; the first matching fault that
+    is no longer skipping is taken and its `times` counted down (`None`: never used up).
+    """
 
     def __init__(self) -> None:
         self._items: list[_Queued] = []

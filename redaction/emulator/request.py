@@ -71,7 +71,7 @@ class _Document(BaseModel):
 
     id: str
     text: str
-    language: str = "en"
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +148,7 @@ def _parse_document(index: int, item: object) -> InputDocument:
     except ValidationError as exc:
         message = f"Invalid document at analysisInput.documents[{index}]: {_describe(exc)}"
         raise bad_request(message, "InvalidRequestBodyFormat") from exc
-    return InputDocument(document.id, document.text, document.language)
+    return InputDocument(document.id, document.text, document.language or "en")
 
 
 def _check_ids(documents: tuple[InputDocument, ...]) -> None:

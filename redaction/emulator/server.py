@@ -53,7 +53,9 @@ def run_emulator(
 ) -> None:
     """Serves the emulator until interrupted."""
     app = build_emulator_app(api_key=api_key)
-    print(f"Azure AI Language emulator on http://{host}:{port}/language", file=sys.stderr)
+    endpoint = f"http://{host}:{port}"
+    print(f"Azure AI Language emulator: POST {endpoint}{ANALYZE_PATH}", file=sys.stderr)
+    print(f"Endpoint (LANGUAGE_ENDPOINT): {endpoint}", file=sys.stderr)
     print(
         f"Ocp-Apim-Subscription-Key: {api_key or '(disabled; use a bearer token)'}", file=sys.stderr
     )
