@@ -1,0 +1,234 @@
+// PII redaction function and everything it needs, in one resource group:
+// Function App (Flex Consumption, Python 3.11, system-assigned identity), its storage
+// (identity-based AzureWebJobsStorage, no shared keys), Log Analytics + Application Insights,
+// an Azure AI Language resource with local auth disabled, the role assignments, and, when
+// apimServiceName is set, the APIM named values, backend and policy fragment.
+//
+// Validate:  az bicep build --file infra/main.bicep
+//            az deployment group what-if -g <rg> -f infra/main.bicep -p infra/main.parameters.example.json
+// Deploy:    see docs/deploy.md.
+
+targetScope = 'resourceGroup'
+
+@description('Location of every resource. Must offer Flex Consumption and Azure AI Language.')
+param location string = resourceGroup().location
+
+@description('Short name used in resource names (lowercase letters and digits).')
+@minLength(3)
+@maxLength(12)
+param baseName string = 'piiredact'
+
+@description('Azure AI Language pricing tier. F0 is free but limited to 5,000 text records a month.')
+@allowed(['F0', 'S'])
+param languageSku string = 'S'
+
+@description('Upper bound of Flex Consumption instances.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Memory per Flex Consumption instance, in MB.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('Request deadline of /redact in seconds (PII_DEADLINE_S). The APIM fragment waits 90 s, so keep it below that.')
+@minValue(10)
+@maxValue(85)
+param piiDeadlineSeconds int = 85
+
+@description('Name of an existing API Management instance to wire up. Empty: skip the APIM part (deploy it later, after the code is published).')
+param apimServiceName string = ''
+
+@description('Resource group of the API Management instance.')
+param apimResourceGroupName string = resourceGroup().name
+
+param tags object = {}
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, baseName))
+var functionAppName = 'func-${baseName}-${token}'
+var storageAccountName = take('st${baseName}${token}', 24)
+var languageAccountName = 'lang-${baseName}-${token}'
+var deploymentContainerName = 'app-package-${take(token, 8)}'
+
+// Built-in role definition ids.
+var roles = {
+  cognitiveServicesUser: 'a97b65f3-24c7-4388-baec-2e87135dc908'
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+}
+
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${baseName}-${token}'
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: 30
+  }
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${baseName}-${token}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logAnalytics.id
+  }
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: storageAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+
+  resource blobServices 'blobServices' = {
+    name: 'default'
+
+    resource deploymentContainer 'containers' = {
+      name: deploymentContainerName
+    }
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${baseName}-${token}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource language 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
+  name: languageAccountName
+  location: location
+  tags: tags
+  kind: 'TextAnalytics'
+  sku: {
+    name: languageSku
+  }
+  properties: {
+    // Entra ID tokens need the custom subdomain endpoint (https://<name>.cognitiveservices.azure.com).
+    customSubDomainName: languageAccountName
+    disableLocalAuth: true
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+
+  // Flex Consumption sets the runtime in functionAppConfig: no FUNCTIONS_WORKER_RUNTIME here.
+  resource appSettings 'config' = {
+    name: 'appsettings'
+    properties: {
+      AzureWebJobsStorage__accountName: storage.name
+      AzureWebJobsStorage__credential: 'managedidentity'
+      APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+      PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
+      AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
+      LANGUAGE_ENDPOINT: language.properties.endpoint
+      LANGUAGE_API_VERSION: '2024-11-01'
+      PII_MAX_DOC_CHARS: '5000'
+      PII_DOCS_PER_BATCH: '5'
+      PII_MAX_BATCHES: '15'
+      PII_ATTEMPT_TIMEOUT_S: '10'
+      PII_DEADLINE_S: string(piiDeadlineSeconds)
+    }
+  }
+}
+
+// The function calls Language with its own identity; role assignments take a few minutes to apply.
+resource languageUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(language.id, functionApp.id, roles.cognitiveServicesUser)
+  scope: language
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.cognitiveServicesUser)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Host storage (AzureWebJobsStorage) and the deployment container, without shared keys.
+resource storageOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, roles.storageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The default host key exists once the host has started; deploy with apimServiceName after
+// `func azure functionapp publish` (docs/deploy.md, step 6).
+module apim 'modules/apim.bicep' = if (!empty(apimServiceName)) {
+  name: 'pii-redaction-apim'
+  scope: resourceGroup(apimResourceGroupName)
+  params: {
+    apimServiceName: apimServiceName
+    functionAppResourceId: functionApp.id
+    functionAppUrl: 'https://${functionApp.properties.defaultHostName}'
+    functionKey: listKeys('${functionApp.id}/host/default', '2024-04-01').functionKeys.default
+  }
+  dependsOn: [
+    functionApp::appSettings
+  ]
+}
+
+output functionAppName string = functionApp.name
+output functionAppUrl string = 'https://${functionApp.properties.defaultHostName}'
+output functionPrincipalId string = functionApp.identity.principalId
+output languageEndpoint string = language.properties.endpoint
+output languageAccountName string = language.name
+output applicationInsightsName string = appInsights.name
