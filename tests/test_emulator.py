@@ -704,3 +704,18 @@ async def test_language_may_be_null_or_missing(client: Client) -> None:
     body = _documents({"id": "1", "text": REFERENCE, "language": None}, {"id": "2", "text": "x"})
     result = await analyze_ok(client, body)
     assert [d["id"] for d in result["results"]["documents"]] == ["1", "2"]
+
+
+async def test_entity_mask_policy(client: Client) -> None:
+    text = "😀 a@b.co, c@d.io and a@b.co"
+    policies = [{"policyKind": "entityMask"}]
+    body = await analyze_ok(
+        client,
+        task([text], redactionPolicies=policies, stringIndexType="Utf16CodeUnit"),
+        api_version="2026-05-01",
+    )
+    [document] = body["results"]["documents"]
+    assert document["redactedText"] == "😀 [EMAIL_1], [EMAIL_2] and [EMAIL_1]"
+    masks = [(e["mask"], e["maskOffset"], e["maskLength"]) for e in document["entities"]]
+    assert masks == [("[EMAIL_1]", 3, 9), ("[EMAIL_2]", 14, 9), ("[EMAIL_1]", 28, 9)]
+    assert [e["offset"] for e in document["entities"]] == [3, 11, 22]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol
 
+from redaction.emulator.entity_masks import apply_entity_masks
 from redaction.emulator.indexing import TextUnits, count_text_elements
 from redaction.emulator.request import MODEL_VERSION, AnalyzeRequest, InputDocument, TaskOptions
 from redaction.entities import Entity
@@ -64,11 +65,18 @@ def analyze_document(
     found = recognizer.find_entities(document.text, document.language)
     kept = sorted((e for e in found if _keep(e, document.text, options)), key=lambda e: e.offset)
     spans = [units.widen(entity.offset, entity.end) for entity in kept]
-    redacted = units.mask(spans, options.redaction_character) if options.mask else document.text
+    bodies = [_entity_body(e, span, units) for e, span in zip(kept, spans, strict=True)]
+    redacted = document.text
+    if options.entity_mask:
+        redacted, masks = apply_entity_masks(units, kept, spans)
+        for body, mask in zip(bodies, masks, strict=True):
+            body.update(mask=mask.mask, maskOffset=mask.offset, maskLength=mask.length)
+    elif options.mask:
+        redacted = units.mask(spans, options.redaction_character)
     result: dict[str, Any] = {
         "id": document.id,
         "redactedText": redacted,
-        "entities": [_entity_body(e, span, units) for e, span in zip(kept, spans, strict=True)],
+        "entities": bodies,
         "warnings": [],
     }
     if show_stats:

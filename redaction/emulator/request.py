@@ -17,6 +17,7 @@ MODEL_VERSION = "2021-01-15"
 MODEL_VERSIONS = frozenset({"latest", MODEL_VERSION})
 REDACTION_CHARACTERS = frozenset("!#$%&*+-=?@^_~")
 _NO_MASK_POLICIES = frozenset({"noMask", "doNotRedact"})
+_ENTITY_MASK_POLICIES = frozenset({"entityMask", "maskWithEntityType"})
 
 
 class _Policy(BaseModel):
@@ -90,6 +91,7 @@ class TaskOptions:
     excluded_categories: frozenset[str] = frozenset()
     redaction_character: str = "*"
     mask: bool = True
+    entity_mask: bool = False
     excluded_values: tuple[str, ...] = ()
     values_case_sensitive: bool = False
     score_threshold: float = 0.0
@@ -208,8 +210,7 @@ def _default_policy(parameters: _Parameters) -> _Policy | None:
 
 def _options(parameters: _Parameters) -> TaskOptions:
     policy = _default_policy(parameters)
-    if policy is not None and policy.policyKind in {"entityMask", "maskWithEntityType"}:
-        raise bad_request("The emulator does not implement entity-type masking.")
+    kind = policy.policyKind if policy else "characterMask"
     requested = parameters.piiCategories
     everything = requested is None or "All" in requested or "Default" in requested
     exclusion = parameters.valueExclusionPolicy or _ValueExclusion()
@@ -219,7 +220,8 @@ def _options(parameters: _Parameters) -> TaskOptions:
         categories=None if everything else frozenset(requested or ()),
         excluded_categories=frozenset(parameters.excludePiiCategories),
         redaction_character=(policy and policy.redactionCharacter) or parameters.redactionCharacter,
-        mask=policy is None or policy.policyKind not in _NO_MASK_POLICIES,
+        mask=kind not in _NO_MASK_POLICIES,
+        entity_mask=kind in _ENTITY_MASK_POLICIES,
         excluded_values=tuple(exclusion.excludedValues),
         values_case_sensitive=exclusion.caseSensitive,
         score_threshold=threshold.default if threshold else 0.0,
