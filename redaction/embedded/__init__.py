@@ -1,4 +1,4 @@
-"""The embedded offline detector: patterns found in one pass, then validated by well-kept libraries."""
+"""The embedded offline detector: candidates from one scan, validated by well-kept libraries."""
 
 from __future__ import annotations
 

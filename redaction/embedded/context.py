@@ -1,0 +1,54 @@
+"""Context: the words around a candidate, which raise or lower the confidence in a category."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[^\W\d_]+")
+_BEFORE = 48
+_AFTER = 16
+BOOST = 0.35
+PENALTY = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Lower-cased words shortly before and after a candidate, and the raw window for phrases."""
+
+    words: frozenset[str]
+    window: str
+
+    def has(self, cues: frozenset[str]) -> bool:
+        """True if any cue occurs: one-word cues as words, cues with a space as phrases."""
+        if not self.words.isdisjoint(cues):
+            return True
+        return any(" " in cue and cue in self.window for cue in cues)
+
+    def adjust(self, base: float, cues: frozenset[str]) -> float:
+        """The base score, raised by a cue for the category or lowered by a negative cue."""
+        if cues and self.has(cues):
+            return min(1.0, base + BOOST)
+        if not self.words.isdisjoint(NEGATIVE):
+            return max(0.0, base - PENALTY)
+        return base
+
+
+def read_context(text: str, start: int, end: int) -> Context:
+    """The context of ``text[start:end]``."""
+    window = f"{text[max(0, start - _BEFORE) : start]} {text[end : end + _AFTER]}".lower()
+    return Context(frozenset(_WORD.findall(window)), window)
+
+
+def cues(*phrases: str) -> frozenset[str]:
+    """A cue set from space-separated words; ``_`` inside an entry stands for a space."""
+    return frozenset(word.replace("_", " ") for phrase in phrases for word in phrase.split())
+
+
+# Words that say a number is a business reference rather than personal data.
+NEGATIVE = cues(
+    "order orders invoice ticket tracking ref reference confirmation booking sku serial build "
+    "version transaction po case isbn part model item product batch shipment parcel release "
+    "bestellung bestellnummer rechnung auftrag commande facture pedido factura ordine fattura "
+    "bestelling factuur"
+)

@@ -1,0 +1,296 @@
+"""Numbers and codes that python-stdnum validates: cards, bank, tax and national identifiers.
+
+Each rule has a shape (how the number is written), a validator from python-stdnum, a score
+without context, and the cue words that raise it. Numbers that have no check digit or no shape
+of their own (bank accounts, passports, licences) score below any sensible minimum unless a cue
+word is near.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stdnum import bic, iban, luhn
+from stdnum.be import nn as be_nn
+from stdnum.br import cpf
+from stdnum.ca import sin
+from stdnum.ch import ssn as ch_ssn
+from stdnum.de import idnr
+from stdnum.dk import cpr
+from stdnum.es import dni, nie
+from stdnum.eu import vat
+from stdnum.fi import hetu
+from stdnum.fr import nif as fr_nif
+from stdnum.fr import nir
+from stdnum.gb import nhs
+from stdnum.in_ import aadhaar, pan
+from stdnum.it import codicefiscale
+from stdnum.nl import bsn
+from stdnum.no import fodselsnummer
+from stdnum.pl import nip, pesel
+from stdnum.se import personnummer
+from stdnum.us import itin, rtn, ssn
+
+from redaction.embedded.context import cues
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One way a category is written, how it is checked, and how sure a match makes us."""
+
+    category: str
+    shape: re.Pattern[str]
+    is_valid: Callable[[str], bool]
+    base: float
+    cues: frozenset[str]
+
+
+def _rule(
+    category: str, shape: str, is_valid: Callable[[str], bool], base: float, words: str = ""
+) -> Rule:
+    return Rule(category, re.compile(shape), is_valid, base, cues(words))
+
+
+def _any(_value: str) -> bool:
+    return True
+
+
+# Issuer (IIN) prefixes of the card schemes in use and their lengths; Luhn is checked separately.
+_CARD_SCHEMES: tuple[tuple[str, tuple[int, ...]], ...] = (
+    (r"4", (13, 16, 19)),  # Visa
+    (r"5[1-5]|2(?:2(?:2[1-9]|[3-9]\d)|[3-6]\d\d|7(?:[01]\d|20))", (16,)),  # Mastercard
+    (r"3[47]", (15,)),  # American Express
+    (r"6(?:011|4[4-9]|5)", (16, 17, 18, 19)),  # Discover
+    (r"35(?:2[89]|[3-8]\d)", (16, 17, 18, 19)),  # JCB
+    (r"3(?:0[0-5]|095|[689])", (14, 15, 16, 17, 18, 19)),  # Diners Club
+    (r"62", (16, 17, 18, 19)),  # UnionPay
+    (r"5[06-9]|6\d", (12, 13, 14, 15, 16, 17, 18, 19)),  # Maestro
+    (r"220[0-4]", (16, 17, 18, 19)),  # Mir
+    (r"60|65|81|82|508", (16,)),  # RuPay
+    (r"9792", (16,)),  # Troy
+)
+_CARD_PREFIXES = tuple((re.compile(prefix), lengths) for prefix, lengths in _CARD_SCHEMES)
+
+
+def is_card_number(value: str) -> bool:
+    """A Luhn-valid number with the prefix and length of a card scheme."""
+    digits = "".join(char for char in value if char.isdigit())
+    if not luhn.is_valid(digits):
+        return False
+    return any(
+        len(digits) in lengths and prefix.match(digits) for prefix, lengths in _CARD_PREFIXES
+    )
+
+
+def is_nino(value: str) -> bool:
+    """UK National Insurance number (python-stdnum has none): HMRC's prefix and suffix rules."""
+    compact = value.replace(" ", "")
+    if len(compact) != 9 or compact[:2] in {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}:
+        return False
+    return compact[0] not in "DFIQUV" and compact[1] not in "DFIOQUV" and compact[8] in "ABCD"
+
+
+_CARD = "card credit debit visa mastercard amex cc kreditkarte karte carte tarjeta carta"
+_SSN = "ssn social_security social_security_number ss#"
+_ITIN = "itin taxpayer tin tax_id"
+_ROUTING = "routing aba rtn transit routing_number"
+_ACCOUNT = "account acct checking savings bank account_number kontonummer konto compte cuenta"
+_PASSPORT = "passport reisepass passeport pasaporte passaporto paspoort"
+_LICENSE = "driver driver's drivers license licence dl driving"
+
+NUMERIC_RULES: tuple[Rule, ...] = (
+    _rule("CreditCardNumber", r"\d{12,19}", is_card_number, 0.85, _CARD),
+    _rule("CreditCardNumber", r"\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}", is_card_number, 0.9, _CARD),
+    _rule("CreditCardNumber", r"\d{4}([ -])\d{6}\1\d{4,5}", is_card_number, 0.9, _CARD),
+    _rule("USSocialSecurityNumber", r"\d{3}([ -])\d{2}\1\d{4}", ssn.is_valid, 0.85, _SSN),
+    _rule("USSocialSecurityNumber", r"\d{9}", ssn.is_valid, 0.2, _SSN),
+    _rule(
+        "USIndividualTaxpayerIdentification", r"9\d\d([ -])\d{2}\1\d{4}", itin.is_valid, 0.8, _ITIN
+    ),
+    _rule("USIndividualTaxpayerIdentification", r"9\d{8}", itin.is_valid, 0.2, _ITIN),
+    _rule("ABARoutingNumber", r"\d{9}|\d{4}-\d{4}-\d", rtn.is_valid, 0.25, _ROUTING),
+    _rule("USBankAccountNumber", r"\d{8,17}", _any, 0.1, _ACCOUNT),
+    _rule("USUKPassportNumber", r"\d{9}", _any, 0.1, _PASSPORT),
+    _rule("USDriversLicenseNumber", r"\d{7,12}", _any, 0.1, _LICENSE),
+    _rule(
+        "UKNationalHealthNumber",
+        r"\d{3}([ -]?)\d{3}\1\d{4}",
+        nhs.is_valid,
+        0.45,
+        "nhs nhs_number health_service",
+    ),
+    _rule(
+        "DETaxIdentificationNumber",
+        r"\d{11}|\d{2} \d{3} \d{3} \d{3}",
+        idnr.is_valid,
+        0.4,
+        "steuer steuerid steuer-id idnr steueridentifikationsnummer identifikationsnummer tax_id",
+    ),
+    _rule("PLNationalID", r"\d{11}", pesel.is_valid, 0.4, "pesel"),
+    _rule(
+        "PLTaxIdentificationNumber",
+        r"\d{10}|\d{3}-\d{3}-\d{2}-\d{2}|\d{3}-\d{2}-\d{2}-\d{3}",
+        nip.is_valid,
+        0.35,
+        "nip",
+    ),
+    _rule(
+        "FRSocialSecurityNumber",
+        r"[12]\d{14}",
+        nir.is_valid,
+        0.6,
+        "nir insee sécurité_sociale securite_sociale",
+    ),
+    _rule(
+        "FRSocialSecurityNumber",
+        r"[12] \d\d \d\d \d\d \d{3} \d{3} \d\d",
+        nir.is_valid,
+        0.85,
+        "nir insee sécurité_sociale securite_sociale",
+    ),
+    _rule(
+        "FRTaxIdentificationNumber",
+        r"[0-3]\d{12}|[0-3]\d \d\d \d{3} \d{3} \d{3}",
+        fr_nif.is_valid,
+        0.4,
+        "fiscal spi nif numéro_fiscal",
+    ),
+    _rule(
+        "NLCitizensServiceNumber",
+        r"\d{9}|\d{4}\.\d\d\.\d{3}",
+        bsn.is_valid,
+        0.3,
+        "bsn burgerservicenummer sofinummer",
+    ),
+    _rule(
+        "SENationalID",
+        r"(?:\d\d)?\d{6}[-+]\d{4}",
+        personnummer.is_valid,
+        0.7,
+        "personnummer personnr",
+    ),
+    _rule(
+        "DKPersonalIdentificationNumber",
+        r"\d{6}-\d{4}",
+        cpr.is_valid,
+        0.6,
+        "cpr cpr-nummer cpr-nr personnummer",
+    ),
+    _rule(
+        "FINationalID",
+        r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]",
+        hetu.is_valid,
+        0.8,
+        "henkilötunnus hetu sotu",
+    ),
+    _rule(
+        "BENationalNumber",
+        r"\d\d\.\d\d\.\d\d-\d{3}\.\d\d",
+        be_nn.is_valid,
+        0.8,
+        "rijksregisternummer national_number numéro_national",
+    ),
+    _rule(
+        "BENationalNumber",
+        r"\d{11}",
+        be_nn.is_valid,
+        0.3,
+        "rijksregisternummer national_number numéro_national",
+    ),
+    _rule(
+        "NOIdentityNumber",
+        r"\d{6} ?\d{5}",
+        fodselsnummer.is_valid,
+        0.35,
+        "fødselsnummer fodselsnummer personnummer",
+    ),
+    _rule(
+        "CHSocialSecurityNumber",
+        r"756\.\d{4}\.\d{4}\.\d\d|756\d{10}",
+        ch_ssn.is_valid,
+        0.85,
+        "ahv avs ahv-nummer",
+    ),
+    _rule(
+        "CASocialInsuranceNumber",
+        r"\d{3}([ -])\d{3}\1\d{3}",
+        sin.is_valid,
+        0.35,
+        "sin social_insurance",
+    ),
+    _rule("BRCPFNumber", r"\d{3}\.\d{3}\.\d{3}-\d\d", cpf.is_valid, 0.85, "cpf"),
+    _rule("BRCPFNumber", r"\d{11}", cpf.is_valid, 0.3, "cpf"),
+    _rule(
+        "INUniqueIdentificationNumber",
+        r"\d{4} \d{4} \d{4}|\d{12}",
+        aadhaar.is_valid,
+        0.4,
+        "aadhaar uidai",
+    ),
+    _rule("ESDNI", r"\d{8}-?[A-Z]", dni.is_valid, 0.8, "dni"),
+)
+
+_VAT = "vat ust ustid ust-idnr umsatzsteuer tva iva btw mwst moms alv vat_number"
+_VAT_CATEGORIES = {
+    "AT": "ATValueAddedTaxNumber",
+    "BE": "BEValueAddedTaxNumber",
+    "DE": "DEValueAddedNumber",
+    "FR": "FRValueAddedTaxNumber",
+    "HU": "HUValueAddedNumber",
+    "IT": "ITValueAddedTaxNumber",
+    "NL": "NLValueAddedTaxNumber",
+}
+VAT_CATEGORIES = frozenset([*_VAT_CATEGORIES.values(), "EUTaxIdentificationNumber"])
+
+
+def vat_category(value: str) -> str:
+    """The Azure category of a valid EU VAT number: per country where Azure has one."""
+    return _VAT_CATEGORIES.get(value[:2].upper(), "EUTaxIdentificationNumber")
+
+
+CODE_RULES: tuple[Rule, ...] = (
+    _rule(
+        "InternationalBankingAccountNumber",
+        r"[A-Z]{2}\d\d[A-Z0-9 ]{8,40}",
+        iban.is_valid,
+        0.9,
+        "iban account bank",
+    ),
+    _rule("EUTaxIdentificationNumber", r"[A-Z]{2}[A-Z0-9 ]{7,14}", vat.is_valid, 0.75, _VAT),
+    _rule(
+        "ITFiscalCode",
+        r"[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]",
+        codicefiscale.is_valid,
+        0.85,
+        "codice_fiscale fiscale cf",
+    ),
+    _rule("ESTaxIdentificationNumber", r"[XYZ]-?\d{7}-?[A-Z]", nie.is_valid, 0.8, "nie"),
+    _rule("INPermanentAccount", r"[A-Z]{5}\d{4}[A-Z]", pan.is_valid, 0.6, "pan"),
+    _rule(
+        "UKNationalInsuranceNumber",
+        r"[A-Z]{2} ?\d\d ?\d\d ?\d\d ?[A-D]",
+        is_nino,
+        0.75,
+        "national_insurance ni nino ni_number insurance",
+    ),
+    _rule("USUKPassportNumber", r"[A-Z]\d{8}", _any, 0.1, _PASSPORT),
+    _rule("USDriversLicenseNumber", r"[A-Z]{1,2}\d{4,14}", _any, 0.1, _LICENSE),
+)
+
+_SWIFT = "swift bic swift_code bank wire transfer"
+SWIFT_RULES: tuple[Rule, ...] = (
+    _rule("SWIFTCode", r"[A-Z]{6}[A-Z0-9]{2}(?:XXX)?", bic.is_valid, 0.35, _SWIFT),
+    _rule(
+        "SWIFTCode",
+        r"[A-Z]{6}(?:[A-Z0-9]{2}[A-Z0-9]{3}|[A-Z0-9]?\d[A-Z0-9]*)",
+        bic.is_valid,
+        0.6,
+        _SWIFT,
+    ),
+)
+
+CATEGORIES = (
+    frozenset(rule.category for rule in NUMERIC_RULES + CODE_RULES + SWIFT_RULES) | VAT_CATEGORIES
+)

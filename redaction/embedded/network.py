@@ -1,0 +1,52 @@
+"""E-mail addresses, URLs and IP addresses; IPs are checked with the standard ``ipaddress``."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+EMAIL = "Email"
+URL = "URL"
+IP = "IPAddress"
+EMAIL_SCORE = 0.9
+URL_SCORE = 0.85
+IP_SCORE = 0.85
+
+_TRAILING = ".,;:!?'\"*"
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_SAS_SIGNATURE = re.compile(r"[?&]sig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}")
+
+
+def url_end(text: str, start: int, end: int) -> int:
+    """Trims sentence punctuation and unbalanced closing brackets off the end of a URL."""
+    while end > start:
+        last = text[end - 1]
+        if last in _TRAILING or (last in ")]}" and _unbalanced(text[start:end], last)):
+            end -= 1
+        else:
+            break
+    return end
+
+
+def sas_signature(url: str) -> tuple[int, int] | None:
+    """Where the ``sig=`` of a shared access signature sits in a URL, if it has one."""
+    found = _SAS_SIGNATURE.search(url)
+    return (found.start() + 1, found.end()) if found else None
+
+
+def is_ip_address(value: str) -> bool:
+    """IPv4 in dotted quads or IPv6 with at least one digit (so ``ab::cd`` in code is not)."""
+    if ":" in value and (len(value) < 6 or not any(char.isdigit() for char in value)):
+        return False
+    if ":" not in value and not _DOTTED_QUAD.fullmatch(value):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _unbalanced(url: str, closing: str) -> bool:
+    opening = {")": "(", "]": "[", "}": "{"}[closing]
+    return url.count(closing) > url.count(opening)
