@@ -177,6 +177,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
       PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
       AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
+      PII_DETECTOR: 'azure'
       LANGUAGE_ENDPOINT: language.properties.endpoint
       LANGUAGE_API_VERSION: '2024-11-01'
       PII_MAX_DOC_CHARS: '5000'

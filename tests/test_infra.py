@@ -1,0 +1,290 @@
+"""Structure of infra/main.bicep and .funcignore.
+
+No Bicep compiler installs here (it is not on PyPI or Debian), so these tests read the bicep as
+text: the resources and api versions, Flex Consumption with Python 3.11, the identity and its
+roles, Language with local auth off, and app settings the service really reads, with values its
+settings model accepts. When ``bicep`` or ``az`` is on PATH, the file is also compiled.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAIN = ROOT / "infra" / "main.bicep"
+PARAMETERS = ROOT / "infra" / "main.parameters.example.json"
+FUNCIGNORE = ROOT / ".funcignore"
+
+COGNITIVE_SERVICES_USER = "a97b65f3-24c7-4388-baec-2e87135dc908"
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+# Settings read by the Functions host, the Python worker or azure-identity, not by redaction/.
+PLATFORM_SETTINGS = {
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY",
+    "AZURE_TOKEN_CREDENTIALS",
+}
+SHIPPED_ROOTS = ("function_app.py", "host.json", "requirements.txt", "redaction/")
+RESOURCE = re.compile(r"^\s*resource (\w+) '([\w./]+)@([\w-]+)'( existing)? = ", re.M)
+
+
+def bicep_files() -> list[Path]:
+    return sorted((ROOT / "infra").rglob("*.bicep"))
+
+
+def resources() -> dict[str, tuple[str, str]]:
+    """symbol -> (type, api version); child resources declared by short type are skipped."""
+    found = {}
+    for path in bicep_files():
+        for symbol, kind, version, _ in RESOURCE.findall(path.read_text()):
+            found[symbol] = (kind, version)
+    return found
+
+
+def block(text: str, start: str) -> str:
+    """The balanced {...} that follows the first occurrence of ``start``."""
+    index = text.index(start)
+    opening = text.index("{", index)
+    depth = 0
+    for position in range(opening, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[position], 0)
+        if depth == 0:
+            return text[opening : position + 1]
+    raise AssertionError(f"unbalanced block after {start!r}")
+
+
+def resource_block(symbol: str) -> str:
+    return block(MAIN.read_text(), f"resource {symbol} ")
+
+
+def app_settings() -> dict[str, str]:
+    properties = block(resource_block("functionApp"), "resource appSettings 'config'")
+    properties = block(properties, "properties:")
+    return dict(re.findall(r"^\s*(\w+): (.+)$", properties, re.M))
+
+
+def code_only(text: str) -> str:
+    """Bicep source without string contents and // comments."""
+    kept = []
+    position = 0
+    while position < len(text):
+        if text.startswith("//", position):
+            position = text.find("\n", position) % (len(text) + 1)
+            continue
+        if text[position] == "'":
+            end = position + 1
+            while end < len(text) and text[end] != "'":
+                end += 2 if text[end] == "\\" else 1
+            kept.append("''")
+            position = end + 1
+            continue
+        kept.append(text[position])
+        position += 1
+    return "".join(kept)
+
+
+def test_bicep_is_balanced_and_modules_exist() -> None:
+    for path in bicep_files():
+        text = code_only(path.read_text())
+        for opening, closing in ("{}", "[]", "()"):
+            assert text.count(opening) == text.count(closing), f"{opening}{closing} in {path}"
+        for module in re.findall(r"^module \w+ '([^']+)'", path.read_text(), re.M):
+            assert (path.parent / module).is_file(), module
+
+
+def test_every_resource_the_deployment_needs_is_declared() -> None:
+    declared = {kind for kind, _ in resources().values()}
+    needed = {
+        "Microsoft.OperationalInsights/workspaces",
+        "Microsoft.Insights/components",
+        "Microsoft.Storage/storageAccounts",
+        "Microsoft.Web/serverfarms",
+        "Microsoft.Web/sites",
+        "Microsoft.CognitiveServices/accounts",
+        "Microsoft.Authorization/roleAssignments",
+        "Microsoft.ApiManagement/service",
+        "Microsoft.ApiManagement/service/namedValues",
+        "Microsoft.ApiManagement/service/backends",
+        "Microsoft.ApiManagement/service/policyFragments",
+    }
+    assert needed <= declared, needed - declared
+    for symbol, (_, version) in resources().items():
+        assert re.fullmatch(r"20\d\d-\d\d-\d\d(-preview)?", version), (symbol, version)
+
+
+def test_function_app_is_flex_consumption_python_311_with_system_identity() -> None:
+    plan = resource_block("plan")
+    assert "name: 'FC1'" in plan
+    assert "tier: 'FlexConsumption'" in plan
+    app = resource_block("functionApp")
+    assert "kind: 'functionapp,linux'" in app
+    assert "type: 'SystemAssigned'" in block(app, "identity:")
+    runtime = block(app, "runtime:")
+    assert "name: 'python'" in runtime
+    assert "version: '3.11'" in runtime
+    assert "serverFarmId: plan.id" in app
+
+
+def test_language_resource_uses_entra_auth_only() -> None:
+    language = resource_block("language")
+    assert "kind: 'TextAnalytics'" in language
+    assert "disableLocalAuth: true" in language
+    assert re.search(r"customSubDomainName: \w+", language)
+    assert "LANGUAGE_API_KEY" not in app_settings()
+
+
+@pytest.mark.parametrize(
+    ("symbol", "role", "scope"),
+    [
+        ("languageUser", COGNITIVE_SERVICES_USER, "language"),
+        ("storageOwner", STORAGE_BLOB_DATA_OWNER, "storage"),
+    ],
+)
+def test_function_identity_has_its_roles(symbol: str, role: str, scope: str) -> None:
+    assignment = resource_block(symbol)
+    declared = block(MAIN.read_text(), "var roles")
+    roles = dict(re.findall(r"^\s*(\w+): '([0-9a-f-]{36})'", declared, re.M))
+    name = re.search(r"roleDefinitions', roles\.(\w+)\)", assignment).group(1)
+    assert roles[name] == role
+    assert f"scope: {scope}\n" in assignment
+    assert "principalId: functionApp.identity.principalId" in assignment
+    assert "principalType: 'ServicePrincipal'" in assignment
+
+
+def test_host_storage_is_identity_based() -> None:
+    settings = app_settings()
+    assert "allowSharedKeyAccess: false" in resource_block("storage")
+    assert settings["AzureWebJobsStorage__credential"] == "'managedidentity'"
+    assert "AzureWebJobsStorage" not in settings, "a connection string needs shared keys"
+    deployment = block(resource_block("functionApp"), "deployment:")
+    assert "type: 'SystemAssignedIdentity'" in deployment
+
+
+def test_app_settings_are_settings_the_service_reads() -> None:
+    settings_module = pytest.importorskip("redaction.settings")
+    known = {name.upper() for name in settings_module.Settings.model_fields}
+    names = set(app_settings())
+    assert not names & {"FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION"}, (
+        "Flex Consumption rejects these: the runtime is set in functionAppConfig"
+    )
+    unknown = names - known - PLATFORM_SETTINGS
+    assert not unknown, f"app settings nothing reads: {sorted(unknown)}"
+    assert {"LANGUAGE_ENDPOINT", "PII_DEADLINE_S"} <= names
+    assert app_settings()["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "'true'"
+    assert (
+        "appInsights.properties.ConnectionString"
+        in app_settings()["APPLICATIONINSIGHTS_CONNECTION_STRING"]
+    )
+
+
+def test_literal_app_setting_values_pass_the_settings_model() -> None:
+    settings_module = pytest.importorskip("redaction.settings")
+    main = MAIN.read_text()
+    deadline = re.search(r"param piiDeadlineSeconds int = (\d+)", main).group(1)
+    values = {}
+    for name, value in app_settings().items():
+        if name.upper() not in {n.upper() for n in settings_module.Settings.model_fields}:
+            continue
+        if value == "string(piiDeadlineSeconds)":
+            values[name.lower()] = deadline
+        elif value.startswith("'"):
+            values[name.lower()] = value.strip("'")
+    values["language_endpoint"] = "https://lang-example.cognitiveservices.azure.com/"
+    settings = settings_module.Settings(**values)
+    assert settings.detector_kind == "azure"
+    assert settings.pii_deadline_s == float(deadline)
+
+
+def test_parameters_example_matches_the_template() -> None:
+    params = set(re.findall(r"^param (\w+) ", MAIN.read_text(), re.M))
+    example = set(json.loads(PARAMETERS.read_text())["parameters"])
+    assert example <= params, example - params
+    required = set(re.findall(r"^param (\w+) \w+$", MAIN.read_text(), re.M))
+    assert required <= example
+
+
+def test_apim_named_value_key_is_secret_and_fed_by_the_host_key() -> None:
+    main = MAIN.read_text()
+    assert "listKeys('${functionApp.id}/host/default'" in main
+    module = (ROOT / "infra" / "modules" / "apim.bicep").read_text()
+    assert re.search(r"@secure\(\)\s*\nparam functionKey string", module)
+
+
+@pytest.mark.skipif(
+    not (shutil.which("bicep") or shutil.which("az")), reason="no Bicep compiler on PATH"
+)
+def test_bicep_compiles(tmp_path: Path) -> None:
+    if shutil.which("bicep"):
+        command = ["bicep", "build", str(MAIN), "--outdir", str(tmp_path)]
+    else:
+        command = ["az", "bicep", "build", "--file", str(MAIN), "--outdir", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+
+
+# --- .funcignore ------------------------------------------------------------------------------
+
+
+def ignore_patterns() -> list[str]:
+    lines = FUNCIGNORE.read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def is_ignored(path: str, patterns: list[str]) -> bool:
+    """gitignore-style match, without negation (which .funcignore does not need)."""
+    parts = path.split("/")
+    for pattern in patterns:
+        directory_only = pattern.endswith("/")
+        glob = pattern.rstrip("/")
+        anchored = "/" in glob
+        for depth in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:depth])
+            if directory_only and depth == len(parts):
+                continue
+            target = prefix if anchored else parts[depth - 1]
+            if fnmatch.fnmatchcase(target, glob.lstrip("/")):
+                return True
+    return False
+
+
+def repository_files() -> list[str]:
+    files = []
+    for path in ROOT.rglob("*"):
+        relative = path.relative_to(ROOT).as_posix()
+        if path.is_file() and not relative.startswith((".git/", ".venv/")):
+            files.append(relative)
+    return files
+
+
+def test_funcignore_ships_only_what_runs() -> None:
+    patterns = ignore_patterns()
+    shipped = {path for path in repository_files() if not is_ignored(path, patterns)}
+    extra = {path for path in shipped if not path.startswith(SHIPPED_ROOTS)}
+    assert not extra, f"would be published: {sorted(extra)}"
+    for needed in ("function_app.py", "host.json", "requirements.txt", "redaction/__init__.py"):
+        if (ROOT / needed).exists():
+            assert needed in shipped, needed
+
+
+def test_funcignore_keeps_out_tests_secrets_and_tooling() -> None:
+    patterns = ignore_patterns()
+    for path in (
+        "tests/test_infra.py",
+        "local.settings.json",
+        ".venv/bin/python",
+        "infra/main.bicep",
+        "apim/tenant-policy.example.xml",
+        "redaction/__pycache__/models.cpython-311.pyc",
+        ".git/config",
+        "requirements-dev.txt",
+    ):
+        assert is_ignored(path, patterns), path
+    assert not is_ignored("redaction/models.py", patterns)
+    assert not is_ignored(".python_packages/lib/site-packages/x.py", patterns)
