@@ -48,17 +48,20 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from redaction import telemetry
     from redaction.server import build_app
     from redaction.settings import load_settings
 
     settings = load_settings()
+    mode = telemetry.configure_telemetry()  # once, before the app is imported, as the worker does
     sys.path.insert(0, str(Path.cwd()))
     import function_app
 
     app = build_app(function_app.app, settings)
+    telemetry.instrument_server(app)
     print(
         f"pii-redaction serving http://{args.host}:{args.port}/redact "
-        f"(detector: {settings.detector_kind})",
+        f"(detector: {settings.detector_kind}, telemetry: {mode})",
         file=sys.stderr,
     )
     web.run_app(app, host=args.host, port=args.port, print=None)

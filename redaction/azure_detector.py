@@ -86,6 +86,7 @@ class AzureLanguageDetector:
             "pii.characters": characters,
             "server.address": self._client.host,
             "pii.api_version": self._client.api_version,
+            "http.request.method": "POST",  # Application Insights: an HTTP dependency
         }
 
     def _emit_outbound(
@@ -133,6 +134,7 @@ class AzureLanguageDetector:
                 "pii-retry-wait-ms": None if wait is None else round(wait * 1000),
             },
         )
+        telemetry.record_attempt(outcome, record.status, retried=wait is not None)
 
     async def close(self) -> None:
         await self._auth.close()

@@ -124,10 +124,12 @@ def _finish(
 ) -> None:
     diagnostics.duration_ms = round((time.monotonic() - started) * 1000, 1)
     failed = diagnostics.failure_reason is not None
+    reason = telemetry.map_failure_reason(diagnostics.failure_reason)
     level = _LEVELS[status]
     dimensions: dict[str, object] = {
         "pii-correlation-id": diagnostics.correlation_id,
         "pii-tenant-id": tenant_id,
+        "pii-outcome": status,
         "pii-redaction-succeeded": status == "ok",
         "pii-coverage-full": not failed,
         "pii-content-changed": changed,
@@ -139,9 +141,13 @@ def _finish(
         "pii-retry-count": diagnostics.retries,
         "pii-duration-ms": diagnostics.duration_ms,
         "pii-detector": diagnostics.detector,
-        "pii-failure-reason": diagnostics.failure_reason,
+        "pii-failure-reason": reason,
+        "pii-failure-detail": diagnostics.failure_reason,
     }
     dimensions.update(
         {f"pii-category-{name}": count for name, count in diagnostics.categories.items()}
     )
     telemetry.emit("pii-anonymization", level, dimensions)
+    telemetry.record_redaction(
+        status, diagnostics.duration_ms, diagnostics.categories, reason, diagnostics.detector
+    )

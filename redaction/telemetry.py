@@ -1,38 +1,232 @@
-"""The traces operators read in Application Insights, and the spans around Language calls.
+"""The traces operators read in Application Insights, the spans around Language calls, metrics,
+and the one place telemetry is set up.
 
 This is the only module that imports OpenTelemetry. Records carry sizes, counts, timings and ids,
-never text. Telemetry never fails a request: errors raised while emitting are swallowed.
+never text. Telemetry never fails a request: errors raised while emitting are swallowed, and
+exporters run on the SDK's background threads, which log their own trouble and carry on.
+
+Set-up happens once per process (``configure_telemetry``):
+
+- In Azure Functions the Python worker configures Azure Monitor itself before ``function_app`` is
+  imported (host.json ``"telemetryMode": "OpenTelemetry"`` with the app setting
+  ``PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY=true``). Configuring it again would export
+  everything twice, so here it is only checked, never done.
+- Under ``python -m redaction serve``, Azure Monitor is configured iff
+  ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set; the distro is imported only then.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any, Literal
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 logger = logging.getLogger("pii_redaction")
-_tracer = trace.get_tracer("pii_redaction")
 
 Dimensions = Mapping[str, Any]
+_Handler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
+Mode = Literal[
+    "off",  # nothing exports (no connection string): the API's no-op providers
+    "azure-monitor",  # this process called configure_azure_monitor()
+    "external",  # an SDK provider was already installed by someone else; left alone
+    "functions-opentelemetry",  # the Functions worker configured Azure Monitor
+    "functions-classic",  # Functions classic host logging: custom dimensions are dropped
+    "functions-missing",  # the worker was asked to configure Azure Monitor and did not
+]
+
+CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+WORKER_RUNTIME = "FUNCTIONS_WORKER_RUNTIME"
+WORKER_TELEMETRY = "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"
+LOGGER_NAME = "PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME"
+DEFAULT_LOGGER_NAME = "pii_redaction"
+
+CLIENT = trace.SpanKind.CLIENT
+INTERNAL = trace.SpanKind.INTERNAL
+SERVER = trace.SpanKind.SERVER
+
+
+class _Instruments:
+    """The tracer and metric instruments, from the global providers unless given others."""
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer("pii_redaction", tracer_provider=tracer_provider)
+        meter = metrics.get_meter("pii_redaction", meter_provider=meter_provider)
+        self.duration = meter.create_histogram(
+            "pii.redaction.duration", unit="ms", description="Duration of one /redact"
+        )
+        self.entities = meter.create_counter(
+            "pii.redaction.entities", unit="{entity}", description="Entities masked, by category"
+        )
+        self.blocked = meter.create_counter(
+            "pii.redaction.blocked", unit="{request}", description="Requests refused fail-closed"
+        )
+        self.retries = meter.create_counter(
+            "pii.language.retries", unit="{retry}", description="Language attempts retried"
+        )
+        self.throttles = meter.create_counter(
+            "pii.language.throttles", unit="{response}", description="Language HTTP 429 answers"
+        )
+
+
+_instruments = _Instruments()
+_mode: Mode | None = None
+
+
+def use_providers(
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> None:
+    """Sends spans and metrics to these providers (None: the global ones). For tests."""
+    global _instruments  # noqa: PLW0603 - one process-wide set of instruments
+    _instruments = _Instruments(tracer_provider, meter_provider)
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+def configure_telemetry(env: Mapping[str, str] | None = None) -> Mode:
+    """Sets telemetry up once per process from ``env`` (default ``os.environ``); later calls
+    return the first answer and do nothing."""
+    global _mode  # noqa: PLW0603 - configuration happens exactly once per process
+    if _mode is None:
+        _mode = _configure(os.environ if env is None else env)
+    return _mode
+
+
+def telemetry_mode() -> Mode | None:
+    """What ``configure_telemetry`` decided, or None before it ran."""
+    return _mode
+
+
+def _configure(env: Mapping[str, str]) -> Mode:
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)  # the root logger's WARNING would drop pii-outbound
+    if env.get(WORKER_RUNTIME):
+        return _check_worker(env)
+    connection_string = env.get(CONNECTION_STRING, "").strip()
+    if not connection_string:
+        return "off"
+    if sdk_provider_active():
+        return "external"
+    return _start_azure_monitor(connection_string, env.get(LOGGER_NAME) or DEFAULT_LOGGER_NAME)
+
+
+def _check_worker(env: Mapping[str, str]) -> Mode:
+    """Functions: the worker configures Azure Monitor (never us); warn if it was asked and
+    did not (e.g. azure-monitor-opentelemetry missing from requirements.txt)."""
+    if not _is_true(env.get(WORKER_TELEMETRY)):
+        return "functions-classic"
+    if sdk_provider_active():
+        return "functions-opentelemetry"
+    logger.warning(
+        "pii-telemetry-not-configured",
+        extra={
+            "pii-telemetry-mode": "functions",
+            "pii-telemetry-problem": f"{WORKER_TELEMETRY} is true but no OpenTelemetry SDK "
+            "tracer provider is active; is azure-monitor-opentelemetry in requirements.txt?",
+        },
+    )
+    return "functions-missing"
+
+
+def _start_azure_monitor(connection_string: str, logger_name: str) -> Mode:
+    try:
+        from azure.monitor.opentelemetry import configure_azure_monitor
+
+        configure_azure_monitor(connection_string=connection_string, logger_name=logger_name)
+    except Exception as error:  # noqa: BLE001 - no telemetry is better than no service
+        # The type only: a bad connection string's message may repeat the string.
+        logger.warning("pii-telemetry-not-configured", extra={"pii-error-type": _name(error)})
+        return "off"
+    return "azure-monitor"
+
+
+def sdk_provider_active() -> bool:
+    """Whether the global tracer provider is the SDK's (so someone configured exporting).
+
+    Looks only at modules already imported, so it costs nothing when nobody configured."""
+    sdk = sys.modules.get("opentelemetry.sdk.trace")
+    return sdk is not None and isinstance(trace.get_tracer_provider(), sdk.TracerProvider)
+
+
+def _is_true(value: str | None) -> bool:
+    """The worker's reading of a boolean app setting."""
+    return (value or "").strip().lower() in ("1", "true", "t", "yes", "y")
+
+
+# --- traces (log records) -------------------------------------------------------------------
 
 
 def emit(name: str, level: int, dimensions: Dimensions) -> None:
     """One trace record named ``name`` whose custom dimensions are ``dimensions``."""
     try:
-        logger.log(level, name, extra={k: v for k, v in dimensions.items() if v is not None})
+        if _mode is None and WORKER_RUNTIME in os.environ:
+            configure_telemetry()  # in Functions this only checks what the worker did
+        extra = {k: v for k, v in dimensions.items() if v is not None}
+        logger.log(level, _message(name, extra), extra=extra)
     except Exception:  # noqa: BLE001 - telemetry must never fail a request
         return
 
 
+def _message(name: str, extra: Dimensions) -> str:
+    """The name; in classic Functions logging, which drops ``extra``, the dimensions as JSON."""
+    if _mode != "functions-classic":
+        return name
+    return f"{name} {json.dumps(extra, separators=(',', ':'), default=str)}"
+
+
+# --- spans ----------------------------------------------------------------------------------
+
+
 @contextmanager
 def span(name: str, kind: trace.SpanKind, attributes: Dimensions) -> Iterator[trace.Span]:
-    """A span with ``attributes``; attributes added later go through ``set_attributes``."""
-    with _tracer.start_as_current_span(name, kind=kind, record_exception=False) as current:
+    """A span with ``attributes``; attributes added later go through ``set_attributes``.
+
+    An exception leaving the span marks it failed with the exception's type name only: its
+    message is never recorded."""
+    with ExitStack() as stack:
+        current = _start(stack, name, kind)
         set_attributes(current, attributes)
-        yield current
+        try:
+            yield current
+        except Exception as error:
+            _fail(current, error)
+            raise
+
+
+def _start(stack: ExitStack, name: str, kind: trace.SpanKind) -> trace.Span:
+    try:
+        return stack.enter_context(
+            _instruments.tracer.start_as_current_span(
+                name, kind=kind, record_exception=False, set_status_on_exception=False
+            )
+        )
+    except Exception:  # noqa: BLE001
+        return trace.INVALID_SPAN
+
+
+def _fail(current: trace.Span, error: BaseException) -> None:
+    try:
+        current.set_attribute("error.type", _name(error))
+        current.set_status(Status(StatusCode.ERROR, _name(error)))
+    except Exception:  # noqa: BLE001
+        return
 
 
 def set_attributes(current: trace.Span, attributes: Dimensions) -> None:
@@ -44,5 +238,115 @@ def set_attributes(current: trace.Span, attributes: Dimensions) -> None:
         return
 
 
-CLIENT = trace.SpanKind.CLIENT
-INTERNAL = trace.SpanKind.INTERNAL
+def instrument_server(app: web.Application) -> None:
+    """``python -m redaction serve`` only: one SERVER span per request, the child of the
+    caller's ``traceparent`` (APIM sends one), so Application Insights gets a request row and
+    every trace of the request shares its operation id. (In Functions the host does this.)"""
+    from aiohttp import web
+
+    @web.middleware
+    async def request_span(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        with _server_span(request) as current:
+            response = await handler(request)
+            _answered(current, response.status)
+            return response
+
+    app.middlewares.append(request_span)
+
+
+@contextmanager
+def _server_span(request: web.Request) -> Iterator[trace.Span]:
+    """Named by method and route template: never the raw path or query (``code=`` is a key)."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "(unmatched)"
+    attributes = {"http.request.method": request.method, "http.route": route}
+    with ExitStack() as stack:
+        try:
+            parent = TraceContextTextMapPropagator().extract(request.headers)
+            current = stack.enter_context(
+                _instruments.tracer.start_as_current_span(
+                    f"{request.method} {route}",
+                    context=parent,
+                    kind=SERVER,
+                    attributes=attributes,
+                    record_exception=False,
+                    set_status_on_exception=False,
+                )
+            )
+        except Exception:  # noqa: BLE001
+            current = trace.INVALID_SPAN
+        try:
+            yield current
+        except Exception as error:
+            _answered(current, getattr(error, "status", 500))
+            raise
+
+
+def _answered(current: trace.Span, status: int) -> None:
+    try:
+        current.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            current.set_status(Status(StatusCode.ERROR))
+    except Exception:  # noqa: BLE001
+        return
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+def record_redaction(
+    outcome: str,
+    duration_ms: float,
+    categories: Mapping[str, int],
+    failure_reason: str | None,
+    detector: str,
+) -> None:
+    """Metrics of one finished ``/redact``; ``failure_reason`` as ``map_failure_reason`` gives."""
+    try:
+        attributes = {"pii.outcome": outcome, "pii.detector": detector}
+        if failure_reason is not None:
+            attributes["pii.failure_reason"] = failure_reason
+        _instruments.duration.record(duration_ms, attributes)
+        for category, count in categories.items():
+            _instruments.entities.add(count, {"pii.category": category})
+        if outcome == "error" and failure_reason != "payload-too-large":
+            _instruments.blocked.add(1, {"pii.failure_reason": failure_reason or "unknown"})
+    except Exception:  # noqa: BLE001
+        return
+
+
+def record_attempt(outcome: str, http_status: int | None, retried: bool) -> None:
+    """Metrics of one finished Language attempt."""
+    try:
+        if retried:
+            _instruments.retries.add(1, {"pii.outcome": outcome})
+        if http_status == 429:
+            _instruments.throttles.add(1)
+    except Exception:  # noqa: BLE001
+        return
+
+
+# --- the failure-reason contract ------------------------------------------------------------
+
+_NO_RESPONSE = frozenset({"timeout", "connection-error", "connection-reset"})
+_AS_IS = frozenset({"payload-too-large", "incomplete-coverage", "deadline"})
+_HTTP = re.compile(r"^http-[1-5][0-9]{2}$")
+_TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
+
+
+def map_failure_reason(reason: str | None) -> str | None:
+    """The dashboard's ``pii-failure-reason`` for a diagnostics ``failure_reason``.
+
+    ``no-response``, ``payload-too-large``, ``http-<status>``, ``incomplete-coverage`` and
+    ``deadline`` are kept; anything else is ``service-error: <reason>``."""
+    if reason is None:
+        return None
+    if reason in _NO_RESPONSE:
+        return "no-response"
+    if reason in _AS_IS or _HTTP.match(reason):
+        return reason
+    return f"service-error: {reason if _TOKEN.match(reason) else 'unknown'}"
+
+
+def _name(error: BaseException) -> str:
+    return type(error).__name__
