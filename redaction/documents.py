@@ -1,7 +1,9 @@
 """Turning the texts of a request into detector documents, and entities back into text spans.
 
-A planned document is made of segments: pieces of texts placed at known offsets. Mapping an
-entity back clips it to each segment it touches, so an entity can never spill into a neighbour.
+A text is split into chunks (the unit the cache stores). A planned document holds one or more
+chunks as segments, joined by ``SEPARATOR`` when packed. Mapping an entity back clips it to each
+segment it touches, so an entity never spills into a neighbour, and one that crosses a separator
+is split and masked on both sides.
 """
 
 from __future__ import annotations
@@ -12,15 +14,28 @@ from dataclasses import dataclass
 from redaction.chunking import split_text
 from redaction.entities import Document, Entity
 
+SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Code points ``start:start+len(text)`` of text ``text_index``; never whitespace only."""
+
+    text_index: int
+    start: int
+    text: str
+
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """``length`` code points of text ``text_index`` from ``text_offset``, at ``doc_offset``."""
+    """``length`` code points of text ``text_index`` from ``text_offset``, at ``doc_offset``;
+    ``chunk_index`` names the chunk it holds."""
 
     text_index: int
     text_offset: int
     doc_offset: int
     length: int
+    chunk_index: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,28 +44,59 @@ class PlannedDocument:
     segments: tuple[Segment, ...]
 
 
-def plan_documents(texts: Sequence[str], max_chars: int) -> list[PlannedDocument]:
-    """One document per chunk of each text; whitespace-only texts and chunks need no document."""
+def split_chunks(texts: Sequence[str], max_chars: int) -> list[Chunk]:
+    """The chunks of every text in order; whitespace-only texts and chunks need no scan."""
+    return [
+        Chunk(index, piece.start, piece.text)
+        for index, text in enumerate(texts)
+        for piece in split_text(text, max_chars)
+        if piece.text.strip()
+    ]
+
+
+def build_documents(
+    chunks: Sequence[Chunk], groups: Iterable[Sequence[int]]
+) -> list[PlannedDocument]:
+    """One document per group of chunk indices, the chunks joined by ``SEPARATOR``."""
     planned: list[PlannedDocument] = []
-    for index, text in enumerate(texts):
-        for chunk in split_text(text, max_chars):
-            if chunk.text.strip():
-                segment = Segment(index, chunk.start, 0, len(chunk.text))
-                document = Document(str(len(planned)), chunk.text)
-                planned.append(PlannedDocument(document, (segment,)))
+    for group in groups:
+        segments: list[Segment] = []
+        offset = 0
+        for chunk_index in group:
+            chunk = chunks[chunk_index]
+            segments.append(
+                Segment(chunk.text_index, chunk.start, offset, len(chunk.text), chunk_index)
+            )
+            offset += len(chunk.text) + len(SEPARATOR)
+        text = SEPARATOR.join(chunks[chunk_index].text for chunk_index in group)
+        planned.append(PlannedDocument(Document(str(len(planned)), text), tuple(segments)))
     return planned
 
 
-def map_entities(planned: PlannedDocument, entities: Iterable[Entity]) -> list[tuple[int, Entity]]:
-    """``(text_index, entity in that text's offsets)`` for each piece of each entity."""
-    mapped: list[tuple[int, Entity]] = []
+def plan_documents(texts: Sequence[str], max_chars: int) -> list[PlannedDocument]:
+    """One document per chunk of each text (no packing)."""
+    chunks = split_chunks(texts, max_chars)
+    return build_documents(chunks, ([index] for index in range(len(chunks))))
+
+
+def split_entities(
+    planned: PlannedDocument, entities: Iterable[Entity]
+) -> list[tuple[Segment, Entity]]:
+    """``(segment, piece of entity in that segment's chunk offsets)`` for each piece."""
+    pieces: list[tuple[Segment, Entity]] = []
     for entity in entities:
         for segment in planned.segments:
             start = max(entity.offset, segment.doc_offset)
             end = min(entity.end, segment.doc_offset + segment.length)
             if start < end:
-                offset = segment.text_offset + start - segment.doc_offset
-                mapped.append(
-                    (segment.text_index, Entity(offset, end - start, entity.category, entity.score))
-                )
-    return mapped
+                offset = start - segment.doc_offset
+                pieces.append((segment, Entity(offset, end - start, entity.category, entity.score)))
+    return pieces
+
+
+def map_entities(planned: PlannedDocument, entities: Iterable[Entity]) -> list[tuple[int, Entity]]:
+    """``(text_index, entity in that text's offsets)`` for each piece of each entity."""
+    return [
+        (segment.text_index, piece.shifted(segment.text_offset))
+        for segment, piece in split_entities(planned, entities)
+    ]

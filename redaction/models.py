@@ -57,6 +57,9 @@ class Diagnostics(BaseModel):
     api_version: str | None = None
     correlation_id: str | None = None
     failure_reason: str | None = None
+    cached_docs: int = 0
+    sent_docs: int = 0
+    billed_records: int = 0
 
 
 class ErrorInfo(BaseModel):

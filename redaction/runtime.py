@@ -7,11 +7,14 @@ import time), once per process, and rebuilt only if the loop changes (tests run 
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 from dataclasses import dataclass
 
 import aiohttp
 
 from redaction.azure_detector import AzureLanguageDetector
+from redaction.cache import DetectionCache, MemoryCache, SharedTier
 from redaction.categories import ALL_CATEGORIES
 from redaction.credentials import ApiKeyAuth, Auth, TokenAuth, default_credential
 from redaction.decoding import InputLimits
@@ -19,6 +22,7 @@ from redaction.detector import Detector
 from redaction.embedded import EmbeddedRecognizer
 from redaction.language_client import LanguageClient
 from redaction.local_detector import EmbeddedDetector
+from redaction.redis_cache import RedisTier
 from redaction.retry import RetryPolicy
 from redaction.scanning import Limits, Scanner
 from redaction.service import RedactionService
@@ -33,8 +37,12 @@ class Runtime:
     session: aiohttp.ClientSession | None
     loop: asyncio.AbstractEventLoop
 
+    cache: DetectionCache | None = None
+
     async def close(self) -> None:
         await self.service.detector.close()
+        if self.cache is not None:
+            await self.cache.close()
         if self.session is not None:
             await self.session.close()
 
@@ -46,6 +54,9 @@ class _Current:
 
 
 _current = _Current()
+# Used when PII_CACHE_SECRET is unset: cache keys then match within this process only.
+_PROCESS_SECRET = secrets.token_bytes(32)
+logger = logging.getLogger("pii_redaction")
 
 
 def configure(settings: Settings | None) -> None:
@@ -90,13 +101,43 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         batch_concurrency=settings.pii_batch_concurrency,
     )
     gate = asyncio.Semaphore(settings.pii_instance_concurrency)
-    service = RedactionService(Scanner(detector, limits, gate))
+    cache = build_cache(settings)
+    scanner = Scanner(
+        detector,
+        limits,
+        gate,
+        cache=cache,
+        packing=settings.pii_packing_enabled,
+        domain=settings.language_domain,
+    )
+    service = RedactionService(scanner)
     input_limits = InputLimits(
         max_body_bytes=settings.pii_max_body_bytes,
         max_depth=settings.pii_max_depth,
         max_strings=settings.pii_max_strings,
     )
-    return Runtime(settings, service, input_limits, session, loop)
+    return Runtime(settings, service, input_limits, session, loop, cache)
+
+
+def build_cache(settings: Settings) -> DetectionCache | None:
+    """The detection cache, or None when disabled; Redis only with a shared secret."""
+    if not settings.pii_cache_enabled:
+        return None
+    memory = MemoryCache(
+        settings.pii_cache_max_entries, settings.pii_cache_max_bytes, settings.pii_cache_ttl_s
+    )
+    secret = settings.pii_cache_secret
+    shared: SharedTier | None = None
+    if settings.redis_url is not None and secret is None:
+        logger.warning("pii-cache-redis-disabled", extra={"pii-reason": "no PII_CACHE_SECRET"})
+    elif settings.redis_url is not None:
+        shared = RedisTier.from_url(
+            settings.redis_url.get_secret_value(),
+            settings.pii_redis_timeout_s,
+            settings.pii_cache_ttl_s,
+        )
+    key = secret.get_secret_value().encode("utf-8") if secret is not None else _PROCESS_SECRET
+    return DetectionCache(key, memory, shared)
 
 
 def build_recognizer(settings: Settings) -> EmbeddedRecognizer:

@@ -1,5 +1,11 @@
-"""Scanning a request's texts: documents, batches, concurrent detector calls inside the deadline,
-coverage, and entities mapped back to the texts they came from."""
+"""Scanning a request's texts: chunks, the cache, packed documents, batches, concurrent detector
+calls inside the deadline, coverage, and entities mapped back to the texts they came from.
+
+The 413 check runs on the plan of every chunk (as if nothing were cached), so whether a request
+fits never depends on the cache. Cached chunks are then left out, identical chunks are scanned
+once, and what remains is packed and sent. A chunk's result is stored only when every document of
+the batch that held it came back covered; a cached chunk counts as covered.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,21 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from redaction.batching import plan_batches
-from redaction.coverage import Coverage, verify_coverage
+from redaction.cache import CacheScope, DetectionCache
+from redaction.coverage import MISSING, Coverage, verify_coverage
 from redaction.deadline import Deadline
 from redaction.detector import AttemptStats, DetectionContext, Detector
-from redaction.documents import PlannedDocument, map_entities, plan_documents
+from redaction.documents import (
+    SEPARATOR,
+    Chunk,
+    PlannedDocument,
+    build_documents,
+    split_chunks,
+    split_entities,
+)
 from redaction.entities import Entity
 from redaction.errors import DetectorError
+from redaction.packing import PackingLimits, billed_records, pack_chunks
 
 logger = logging.getLogger("pii_redaction")
 
@@ -40,7 +55,11 @@ class ScanScope:
 
 @dataclass
 class ScanReport:
-    """Entities per text (text offsets), and what could not be scanned. Never holds text."""
+    """Entities per text (text offsets), and what could not be scanned. Never holds text.
+
+    ``documents`` counts chunks (the units of coverage: ``unscanned_documents`` of them were not
+    scanned, ``cached_documents`` came from the cache); ``sent_documents``, ``batches``,
+    ``characters`` and ``billed_records`` count what went to the detector."""
 
     entities: list[list[Entity]]
     unscanned: dict[int, str] = field(default_factory=dict)
@@ -50,26 +69,49 @@ class ScanReport:
     characters: int = 0
     failure_reason: str | None = None
     stats: AttemptStats = field(default_factory=AttemptStats)
+    cached_documents: int = 0
+    sent_documents: int = 0
+    billed_records: int = 0
+
+
+@dataclass
+class _ChunkResults:
+    """Per chunk index: entities in chunk offsets, or why the chunk was not scanned."""
+
+    found: dict[int, tuple[Entity, ...]] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
 
 
 class Scanner:
     def __init__(
-        self, detector: Detector, limits: Limits, instance_gate: asyncio.Semaphore
+        self,
+        detector: Detector,
+        limits: Limits,
+        instance_gate: asyncio.Semaphore,
+        *,
+        cache: DetectionCache | None = None,
+        packing: bool = False,
+        domain: str | None = None,
     ) -> None:
         self.detector = detector
         self._limits = limits
         self._instance_gate = instance_gate
+        self._cache = cache
+        self._packing = packing
+        self._domain = domain or ""
 
     async def scan(self, texts: Sequence[str], scope: ScanScope) -> ScanReport:
         """Raises ``PayloadTooLargeError``, before any detector call, when batches would not fit."""
-        planned = plan_documents(texts, self._limits.max_doc_chars)
-        batches = plan_batches(planned, self._limits.docs_per_batch, self._limits.max_batches)
-        report = ScanReport(
-            entities=[[] for _ in texts],
-            documents=len(planned),
-            batches=len(batches),
-            characters=sum(len(p.document.text) for p in planned),
-        )
+        chunks = split_chunks(texts, self._limits.max_doc_chars)
+        every = self._plan(chunks, range(len(chunks)))
+        plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)
+        keys = self._keys(chunks, scope)
+        cached = await self._lookup(chunks, keys)
+        pending, copies = _distinct_misses(len(chunks), keys, cached)
+        planned = every if len(pending) == len(chunks) else self._plan(chunks, pending)
+        batches = plan_batches(planned, self._limits.docs_per_batch, len(planned) + 1)
+        report = _new_report(len(texts), len(chunks), planned, len(batches), len(cached))
+        results = _ChunkResults(found=dict(cached))
         request_gate = asyncio.Semaphore(self._limits.batch_concurrency)
         outcomes = await asyncio.gather(
             *(
@@ -78,9 +120,59 @@ class Scanner:
             )
         )
         for batch, outcome in zip(batches, outcomes, strict=True):
-            for planned_document in batch:
-                _record(report, planned_document, outcome)
+            _collect(report, results, batch, outcome)
+        self._store(keys, results, batches, outcomes)
+        _apply(report, chunks, results, copies)
         return report
+
+    def _plan(self, chunks: Sequence[Chunk], indices: Sequence[int]) -> list[PlannedDocument]:
+        if not self._packing:
+            return build_documents(chunks, ([index] for index in indices))
+        limits = PackingLimits(
+            self._limits.max_doc_chars, self._limits.docs_per_batch, len(SEPARATOR)
+        )
+        groups = pack_chunks([len(chunks[index].text) for index in indices], limits)
+        return build_documents(chunks, ([indices[i] for i in group] for group in groups))
+
+    def _keys(self, chunks: Sequence[Chunk], scope: ScanScope) -> list[bytes] | None:
+        if self._cache is None:
+            return None
+        cache_scope = CacheScope(
+            tenant=scope.tenant_id or "",
+            detector=self.detector.name,
+            api_version=self.detector.api_version or "",
+            language=scope.language,
+            domain=self._domain,
+        )
+        return [self._cache.key(cache_scope, chunk.text) for chunk in chunks]
+
+    async def _lookup(
+        self, chunks: Sequence[Chunk], keys: list[bytes] | None
+    ) -> dict[int, tuple[Entity, ...]]:
+        if self._cache is None or keys is None or not keys:
+            return {}
+        lengths = {key: len(chunk.text) for key, chunk in zip(keys, chunks, strict=True)}
+        found = await self._cache.lookup(lengths)
+        return {index: found[key] for index, key in enumerate(keys) if key in found}
+
+    def _store(
+        self,
+        keys: list[bytes] | None,
+        results: _ChunkResults,
+        batches: Sequence[Sequence[PlannedDocument]],
+        outcomes: Sequence[Coverage | str],
+    ) -> None:
+        """Caches the chunks of fully covered batches only: partial results are never stored."""
+        if self._cache is None or keys is None:
+            return
+        complete = {
+            segment.chunk_index: results.found[segment.chunk_index]
+            for batch, outcome in zip(batches, outcomes, strict=True)
+            if isinstance(outcome, Coverage) and outcome.complete
+            for planned in batch
+            for segment in planned.segments
+        }
+        self._cache.store({keys[index]: entities for index, entities in complete.items()})
 
     async def _scan_batch(
         self,
@@ -105,6 +197,37 @@ class Scanner:
         return verify_coverage(documents, result)
 
 
+def _distinct_misses(
+    count: int, keys: list[bytes] | None, cached: dict[int, tuple[Entity, ...]]
+) -> tuple[list[int], dict[int, int]]:
+    """Chunks to scan, and ``{copy: original}`` for chunks identical to one scanned."""
+    if keys is None:
+        return list(range(count)), {}
+    first: dict[bytes, int] = {}
+    copies: dict[int, int] = {}
+    for index in range(count):
+        if index in cached:
+            continue
+        original = first.setdefault(keys[index], index)
+        if original != index:
+            copies[index] = original
+    return list(first.values()), copies
+
+
+def _new_report(
+    text_count: int, chunks: int, planned: Sequence[PlannedDocument], batches: int, cached: int
+) -> ScanReport:
+    return ScanReport(
+        entities=[[] for _ in range(text_count)],
+        documents=chunks,
+        sent_documents=len(planned),
+        batches=batches,
+        characters=sum(len(p.document.text) for p in planned),
+        billed_records=sum(billed_records(len(p.document.text)) for p in planned),
+        cached_documents=cached,
+    )
+
+
 def _context(scope: ScanScope, index: int, stats: AttemptStats) -> DetectionContext:
     return DetectionContext(
         deadline=scope.deadline,
@@ -116,14 +239,36 @@ def _context(scope: ScanScope, index: int, stats: AttemptStats) -> DetectionCont
     )
 
 
-def _record(report: ScanReport, planned: PlannedDocument, outcome: Coverage | str) -> None:
-    doc_id = planned.document.id
-    if not isinstance(outcome, str) and doc_id in outcome.covered:
-        for text_index, entity in map_entities(planned, outcome.covered[doc_id]):
-            report.entities[text_index].append(entity)
-        return
-    reason = outcome if isinstance(outcome, str) else outcome.unscanned[doc_id]
-    report.unscanned_documents += 1
-    report.failure_reason = report.failure_reason or reason
-    for segment in planned.segments:
-        report.unscanned.setdefault(segment.text_index, reason)
+def _collect(
+    report: ScanReport,
+    results: _ChunkResults,
+    batch: Sequence[PlannedDocument],
+    outcome: Coverage | str,
+) -> None:
+    """Splits each covered document's entities over its chunks; marks the rest unscanned."""
+    for planned in batch:
+        doc_id = planned.document.id
+        if isinstance(outcome, Coverage) and doc_id in outcome.covered:
+            pieces: dict[int, list[Entity]] = {s.chunk_index: [] for s in planned.segments}
+            for segment, piece in split_entities(planned, outcome.covered[doc_id]):
+                pieces[segment.chunk_index].append(piece)
+            results.found.update((index, tuple(found)) for index, found in pieces.items())
+            continue
+        reason = outcome if isinstance(outcome, str) else outcome.unscanned[doc_id]
+        report.failure_reason = report.failure_reason or reason
+        results.failed.update((segment.chunk_index, reason) for segment in planned.segments)
+
+
+def _apply(
+    report: ScanReport, chunks: Sequence[Chunk], results: _ChunkResults, copies: dict[int, int]
+) -> None:
+    """Moves each chunk's entities into its text's offsets; unscanned chunks mark their text."""
+    for index, chunk in enumerate(chunks):
+        source = copies.get(index, index)
+        if source in results.found:
+            found = results.found[source]
+            report.entities[chunk.text_index].extend(e.shifted(chunk.start) for e in found)
+        else:
+            reason = results.failed.get(source, MISSING)
+            report.unscanned_documents += 1
+            report.unscanned.setdefault(chunk.text_index, reason)

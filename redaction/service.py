@@ -93,6 +93,9 @@ def _describe(
     diagnostics.total_docs = report.documents
     diagnostics.unscanned_docs = report.unscanned_documents
     diagnostics.scanned_docs = report.documents - report.unscanned_documents
+    diagnostics.cached_docs = report.cached_documents
+    diagnostics.sent_docs = report.sent_documents
+    diagnostics.billed_records = report.billed_records
     diagnostics.batches = report.batches
     diagnostics.attempts = report.stats.attempts
     diagnostics.retries = report.stats.retries

@@ -43,6 +43,15 @@ class Settings(BaseSettings):
 
     redaction_api_key: SecretStr | None = None
 
+    pii_cache_enabled: bool = True
+    pii_cache_max_entries: int = Field(100_000, ge=1, le=100_000_000)
+    pii_cache_max_bytes: int = Field(64 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024 * 1024)
+    pii_cache_ttl_s: float = Field(3600.0, gt=0, le=30 * 24 * 3600)
+    pii_cache_secret: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    pii_redis_timeout_s: float = Field(0.05, gt=0, le=5)
+    pii_packing_enabled: bool = True
+
     @field_validator("language_endpoint")
     @classmethod
     def _endpoint_is_https_url(cls, value: str | None) -> str | None:
