@@ -24,7 +24,7 @@ _SHAPES = (
     r"@(?P<email>)[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.[^\W\d_]{2,}\b",
     r"[:w](?P<url>)(?:(?<=:)//|(?<=w)ww\.)[^\s<>\"'`]+",
     r"s(?P<sas>)ig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}",
-    r":(?P<ipv6>)(?:[0-9A-Fa-f]{0,4}:){0,6}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])",
+    r":(?P<ipv6>)(?:[0-9A-Fa-f]{0,4}:){1,6}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])",
     r"[-+\d](?P<gps>)(?:(?<=\d)\d?|\d{1,2})\.\d{3,}°?\ ?[NS]?,\ ?[-+]?\d{1,3}\.\d{3,}°?"
     r"(?:\ ?[EW]\b)?",
     r"\d(?P<day_month_year>)\d?(?:st|nd|rd|th)?\.?\ [^\W\d_]{3,9}\.?,?\ \d{4}\b",
@@ -42,7 +42,7 @@ PATTERN = re.compile("|".join(_SHAPES), re.X)
 # Shapes that must not continue a word, a number or a dotted name to their left.
 _LEFT_BOUNDARY = {
     "connection": re.compile(r"\w"),
-    "numeric": re.compile(r"[\d.,+/_-]"),
+    "numeric": re.compile(r"[\w.,+/-]"),
     "gps": re.compile(r"[\w.]"),
     "day_month_year": re.compile(r"[\w.,/-]"),
     "day_year": re.compile(r"[\w.,/-]"),

@@ -15,6 +15,8 @@ from redaction.entities import Entity
 GPS = "EUGPSCoordinates"
 _GPS_SCORE = 0.8
 _GPS_PARTS = re.compile(r"([-+]?\d+\.\d+)°? ?([NS]?), ?([-+]?\d+\.\d+)°? ?([EW]?)")
+_SSN_SHAPE = re.compile(r"\d{3}-\d\d-\d{4}")
+_GROUPS_OF_FOUR = re.compile(r"\d{4}(?: \d{4}){2,}(?: \d{1,4})?")
 _PIECE = re.compile(r"\S+")
 _MAX_PIECES = 12
 _MAX_WINDOW = 40
@@ -73,7 +75,11 @@ def _single_verdict(shape: str, scan: Scan, start: int, end: int) -> _Verdict | 
         rules = identifiers.CODE_RULES if shape == "nino" else identifiers.SWIFT_RULES
         return _best_rule(rules, value, _context(scan, start, end))
     if shape == "ipv6":
-        return _Verdict(network.IP, network.IP_SCORE) if network.is_ip_address(value) else None
+        if not network.is_ip_address(value):
+            return None
+        return _Verdict(
+            network.IP, _context(scan, start, end).adjust(network.IP_SCORE, network.IP_CUES)
+        )
     if shape == "gps":
         return _Verdict(GPS, _GPS_SCORE) if _is_coordinate_pair(value) else None
     return _secret_verdict(shape, value, scan, start, end)
@@ -120,6 +126,8 @@ def _classify_run(
     """Tries windows of space-separated pieces, longest first, and keeps the first that holds."""
     pieces = [(m.start() + start, m.end() + start) for m in _PIECE.finditer(scan.text[start:end])]
     pieces = pieces[:_MAX_PIECES]
+    if _GROUPS_OF_FOUR.fullmatch(scan.text, start, end):
+        pieces = [(start, end)]  # one number printed in groups (a card): never split it up
     context = _context(scan, start, end)
     first = 0
     while first < len(pieces):
@@ -150,7 +158,7 @@ def _longest_window(
 def _numeric_verdict(scan: Scan, start: int, end: int, context: Context) -> _Verdict | None:
     value = scan.text[start:end]
     if value.count(".") == 3 and network.is_ip_address(value):
-        return _Verdict(network.IP, network.IP_SCORE)
+        return _Verdict(network.IP, context.adjust(network.IP_SCORE, network.IP_CUES))
     if dates.is_timestamp(value, scan.text[end : end + _TEXT_AFTER]):
         return None
     date_verdict = _date_verdict(
@@ -160,7 +168,7 @@ def _numeric_verdict(scan: Scan, start: int, end: int, context: Context) -> _Ver
         return date_verdict
     best = _best_rule(identifiers.NUMERIC_RULES, value, context)
     digits = sum(char.isdigit() for char in value)
-    if 7 <= digits <= 15 and (best is None or best.score < 0.8):
+    if 7 <= digits <= 15 and not _SSN_SHAPE.fullmatch(value) and (best is None or best.score < 0.8):
         score = phones.phone_score(value, scan.regions, context)
         if score is not None and (best is None or score > best.score):
             return _Verdict(phones.CATEGORY, score)

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 _WORD = re.compile(r"[^\W\d_]+")
+# A clause ends at punctuation, but not at the dot of "no.", "nr." or "tel.".
+_CLAUSE_END = re.compile(r"(?:(?<!\bno)(?<!\bnr)(?<!\btel)(?<!\bph)\.|[,;!?])(?:\s|$)|\n")
 _BEFORE = 48
 _AFTER = 16
 BOOST = 0.35
@@ -14,7 +16,7 @@ PENALTY = 0.3
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Lower-cased words shortly before and after a candidate, and the raw window for phrases."""
+    """Lower-cased words near a candidate, in its clause, and the raw window for phrases."""
 
     words: frozenset[str]
     window: str
@@ -36,7 +38,9 @@ class Context:
 
 def read_context(text: str, start: int, end: int) -> Context:
     """The context of ``text[start:end]``."""
-    window = f"{text[max(0, start - _BEFORE) : start]} {text[end : end + _AFTER]}".lower()
+    before = _CLAUSE_END.split(text[max(0, start - _BEFORE) : start].lower())[-1]
+    after = _CLAUSE_END.split(text[end : end + _AFTER].lower())[0]
+    window = f"{before} {after}"
     return Context(frozenset(_WORD.findall(window)), window)
 
 

@@ -20,6 +20,7 @@ _BIRTH_SCORE = 0.9
 
 _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)|(\d{4})/(\d\d)/(\d\d)")
 _DAY_FIRST = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4})")
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\d|\d{1,2}[./-]\d{1,2}[./-]\d{4})( \d{1,2})?")
 _TIME_AFTER = re.compile(r"T\d|,? \d{1,2}:\d\d")
 _WORDS = re.compile(
     r"(?:(\d{1,2})(?:st|nd|rd|th)?\.? ([^\W\d_]+)|([^\W\d_]+)\.? (\d{1,2})"
@@ -50,8 +51,16 @@ _MONTHS = {
 
 
 def is_timestamp(value: str, text_after: str) -> bool:
-    """A date followed by a time: a timestamp (logs, records), not personal data on its own."""
-    return _TIME_AFTER.match(text_after) is not None and _is_numeric_date(value)
+    """A date followed by a time: a timestamp (logs, records), not personal data on its own.
+
+    ``value`` may already hold the hour ("2024-03-05 10"), with the minutes in ``text_after``.
+    """
+    stamp = _STAMP.fullmatch(value)
+    if stamp is None or not _is_numeric_date(stamp[1]):
+        return False
+    if stamp[2]:
+        return text_after.startswith(":")
+    return _TIME_AFTER.match(text_after) is not None
 
 
 def numeric_date_score(value: str, context: Context) -> float | None:

@@ -53,6 +53,10 @@ def _rule(
     return Rule(category, re.compile(shape), is_valid, base, cues(words))
 
 
+# Without a check digit, a number is only taken when a cue word says what it is.
+CONTEXT_ONLY = 0.2
+
+
 def _any(_value: str) -> bool:
     return True
 
@@ -111,9 +115,9 @@ NUMERIC_RULES: tuple[Rule, ...] = (
     ),
     _rule("USIndividualTaxpayerIdentification", r"9\d{8}", itin.is_valid, 0.2, _ITIN),
     _rule("ABARoutingNumber", r"\d{9}|\d{4}-\d{4}-\d", rtn.is_valid, 0.25, _ROUTING),
-    _rule("USBankAccountNumber", r"\d{8,17}", _any, 0.1, _ACCOUNT),
-    _rule("USUKPassportNumber", r"\d{9}", _any, 0.1, _PASSPORT),
-    _rule("USDriversLicenseNumber", r"\d{7,12}", _any, 0.1, _LICENSE),
+    _rule("USBankAccountNumber", r"\d{8,17}", _any, CONTEXT_ONLY, _ACCOUNT),
+    _rule("USUKPassportNumber", r"\d{9}", _any, CONTEXT_ONLY, _PASSPORT),
+    _rule("USDriversLicenseNumber", r"\d{7,12}", _any, CONTEXT_ONLY, _LICENSE),
     _rule(
         "UKNationalHealthNumber",
         r"\d{3}([ -]?)\d{3}\1\d{4}",
@@ -275,8 +279,8 @@ CODE_RULES: tuple[Rule, ...] = (
         0.75,
         "national_insurance ni nino ni_number insurance",
     ),
-    _rule("USUKPassportNumber", r"[A-Z]\d{8}", _any, 0.1, _PASSPORT),
-    _rule("USDriversLicenseNumber", r"[A-Z]{1,2}\d{4,14}", _any, 0.1, _LICENSE),
+    _rule("USUKPassportNumber", r"[A-Z]\d{8}", _any, CONTEXT_ONLY, _PASSPORT),
+    _rule("USDriversLicenseNumber", r"[A-Z]{1,2}\d{4,14}", _any, CONTEXT_ONLY, _LICENSE),
 )
 
 _SWIFT = "swift bic swift_code bank wire transfer"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from redaction.embedded.context import cues
+
 EMAIL = "Email"
 URL = "URL"
 IP = "IPAddress"
 EMAIL_SCORE = 0.9
 URL_SCORE = 0.85
-IP_SCORE = 0.85
+IP_SCORE = 0.75
+IP_CUES = cues("ip ip_address server host address client")
 
 _TRAILING = ".,;:!?'\"*"
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
@@ -35,16 +38,19 @@ def sas_signature(url: str) -> tuple[int, int] | None:
 
 
 def is_ip_address(value: str) -> bool:
-    """IPv4 in dotted quads or IPv6 with at least one digit (so ``ab::cd`` in code is not)."""
+    """IPv4 in dotted quads or IPv6 with a digit (``ab::cd`` in code is not one).
+
+    The unspecified and loopback addresses identify no one and are left alone.
+    """
     if ":" in value and (len(value) < 6 or not any(char.isdigit() for char in value)):
         return False
     if ":" not in value and not _DOTTED_QUAD.fullmatch(value):
         return False
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    return True
+    return not (address.is_unspecified or address.is_loopback)
 
 
 def _unbalanced(url: str, closing: str) -> bool:
