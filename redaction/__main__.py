@@ -49,7 +49,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from redaction import telemetry
-    from redaction.server import build_app
+    from redaction.server import SERVER_OPTIONS, build_app
     from redaction.settings import load_settings
 
     settings = load_settings()
@@ -64,7 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"(detector: {settings.detector_kind}, telemetry: {mode})",
         file=sys.stderr,
     )
-    web.run_app(app, host=args.host, port=args.port, print=None)
+    web.run_app(app, host=args.host, port=args.port, print=None, handler_args=SERVER_OPTIONS)
     return 0
 
 

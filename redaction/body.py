@@ -121,15 +121,16 @@ def _walk_messages(messages: list[Any], path: Path, roles: frozenset[str]) -> It
             yield from _walk_any(message, where)
 
 
-def _role_scanned(message: Mapping[str, Any], roles: frozenset[str], default: str) -> bool:
-    role = message.get("role", default)
+def _role_scanned(message: Mapping[str, Any], roles: frozenset[str]) -> bool:
+    """A message is scanned when its role is listed, or when it has no readable role at all."""
+    role = message.get("role")
     return not isinstance(role, str) or role.lower() in roles
 
 
 def _walk_message(
     message: Mapping[str, Any], path: Path, roles: frozenset[str]
 ) -> Iterator[TextField]:
-    if not _role_scanned(message, roles, "user"):
+    if not _role_scanned(message, roles):
         return
     if "content" in message:
         yield from _walk_content(message["content"], (*path, "content"))

@@ -73,7 +73,9 @@ class LanguageClient:
             self._url, params=params, json=payload, headers=headers
         ) as response:
             record.status = response.status
-            body = await response.content.read(MAX_RESPONSE_BYTES)
+            if (response.content_length or 0) > MAX_RESPONSE_BYTES:
+                raise ServiceResponseError("invalid-response", "Language's answer is too large")
+            body = await response.read()
             record.response_bytes = len(body)
             if response.status != 200:
                 raise HttpStatusError(

@@ -6,6 +6,7 @@ to its very handlers; this module adds only what the Functions host would add (t
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,9 @@ from redaction.settings import Settings
 
 Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
 KEY_HEADER = "x-functions-key"
+# Request handler options: bodies are passed on as sent (a compressed body is refused with 415,
+# never inflated), as the handlers expect.
+SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
 
 
 def build_app(functions: func.FunctionApp, settings: Settings) -> web.Application:
@@ -28,7 +32,7 @@ def build_app(functions: func.FunctionApp, settings: Settings) -> web.Applicatio
     runtime.configure(settings)
     app = web.Application(client_max_size=settings.pii_max_body_bytes + 1)
     key = settings.redaction_api_key.get_secret_value() if settings.redaction_api_key else None
-    for function in functions.get_functions():
+    for function in registered_functions(functions):
         trigger = function.get_trigger()
         if not isinstance(trigger, HttpTrigger):
             continue
@@ -41,6 +45,12 @@ def build_app(functions: func.FunctionApp, settings: Settings) -> web.Applicatio
             app.router.add_route(str(getattr(method, "value", method)), route, handler)
     app.on_cleanup.append(_close_runtime)
     return app
+
+
+@functools.cache
+def registered_functions(functions: func.FunctionApp) -> tuple[func.Function, ...]:
+    """The app's functions; indexed once, as the host does (indexing twice fails validation)."""
+    return tuple(functions.get_functions())
 
 
 def _dispatch(

@@ -1,0 +1,125 @@
+"""Shared fixtures: the served function app over real HTTP, and the Language emulator behind it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import function_app  # noqa: E402
+from redaction import runtime  # noqa: E402
+from redaction.emulator import EmulatorState, build_emulator_app  # noqa: E402
+from redaction.server import SERVER_OPTIONS, build_app  # noqa: E402
+from redaction.settings import Settings  # noqa: E402
+
+EMULATOR_KEY = "emulator-key"
+# Fast but realistic test settings: short deadline and waits so fault tests finish quickly.
+TEST_SETTINGS: dict[str, Any] = {
+    "pii_deadline_s": 5.0,
+    "pii_attempt_timeout_s": 1.0,
+    "pii_backoff_base_s": 0.01,
+    "pii_backoff_max_s": 0.05,
+}
+REFERENCE_BODY = {
+    "messages": [
+        {"role": "user", "content": "My email is alice@example.com and my SSN is 123-45-6789"}
+    ]
+}
+REFERENCE_MASKED = "My email is ################# and my SSN is ###########"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings come from each test, never from the machine's environment."""
+    for name in list(os.environ):
+        if name.startswith(("LANGUAGE_", "PII_", "REDACTION_", "REDIS_", "APPLICATIONINSIGHTS_")):
+            monkeypatch.delenv(name)
+    yield
+    runtime.configure(None)
+
+
+@dataclass
+class Emulator:
+    server: TestServer
+    client: TestClient[Any, Any]
+    state: EmulatorState
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def inject(self, *faults: dict[str, Any]) -> None:
+        response = await self.client.post("/_emulator/faults", json={"faults": list(faults)})
+        assert response.status == 200, await response.text()
+
+    async def configure(self, **config: Any) -> None:
+        response = await self.client.post("/_emulator/config", json=config)
+        assert response.status == 200, await response.text()
+
+    async def stats(self) -> dict[str, Any]:
+        response = await self.client.get("/_emulator/stats")
+        result: dict[str, Any] = await response.json()
+        return result
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    state = EmulatorState()
+    server = TestServer(build_emulator_app(state, api_key=EMULATOR_KEY))
+    client = TestClient(server)
+    await client.start_server()
+    yield Emulator(server, client, state)
+    await client.close()
+
+
+ServiceFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+async def make_service() -> AsyncIterator[ServiceFactory]:
+    """Starts the served function app with settings overrides; closes every one at the end."""
+    clients: list[TestClient[Any, Any]] = []
+
+    async def start(**overrides: Any) -> TestClient[Any, Any]:
+        settings = Settings(**{**TEST_SETTINGS, **overrides})
+        server = TestServer(build_app(function_app.app, settings))
+        await server.start_server(**SERVER_OPTIONS)
+        client = TestClient(server)
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def local_service(make_service: ServiceFactory) -> TestClient[Any, Any]:
+    return await make_service(pii_detector="local")
+
+
+@pytest.fixture
+async def azure_service(make_service: ServiceFactory, emulator: Emulator) -> TestClient[Any, Any]:
+    return await make_service(language_endpoint=emulator.url, language_api_key=EMULATOR_KEY)
+
+
+async def post_redact(
+    client: TestClient[Any, Any], body: dict[str, Any], **config: Any
+) -> tuple[int, dict[str, Any]]:
+    payload: dict[str, Any] = {"body": body}
+    if config:
+        payload["config"] = config
+    response = await client.post("/redact", json=payload)
+    result: dict[str, Any] = await response.json()
+    return response.status, result

@@ -1,0 +1,32 @@
+"""The pure core imports no I/O framework: it takes values and returns values."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PURE = [
+    "redaction.body",
+    "redaction.chunking",
+    "redaction.documents",
+    "redaction.batching",
+    "redaction.masking",
+    "redaction.coverage",
+    "redaction.retry",
+    "redaction.deadline",
+    "redaction.decoding",
+    "redaction.models",
+    "redaction.entities",
+    "redaction.categories",
+]
+IO_MODULES = ["aiohttp", "azure.functions", "azure.identity", "opentelemetry", "azure.monitor"]
+
+
+def test_pure_modules_import_no_io_framework() -> None:
+    code = (
+        "import sys\n"
+        f"for name in {PURE!r}: __import__(name)\n"
+        f"print([m for m in {IO_MODULES!r} if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
