@@ -17,6 +17,7 @@ Set-up happens once per process (``configure_telemetry``):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -198,14 +199,14 @@ def _message(name: str, extra: Dimensions) -> str:
 def span(name: str, kind: trace.SpanKind, attributes: Dimensions) -> Iterator[trace.Span]:
     """A span with ``attributes``; attributes added later go through ``set_attributes``.
 
-    An exception leaving the span marks it failed with the exception's type name only: its
-    message is never recorded."""
+    An exception leaving the span (or a cancellation, e.g. by the request deadline) marks it
+    failed with the exception's type name only: its message is never recorded."""
     with ExitStack() as stack:
         current = _start(stack, name, kind)
         set_attributes(current, attributes)
         try:
             yield current
-        except Exception as error:
+        except (Exception, asyncio.CancelledError) as error:
             _fail(current, error)
             raise
 
