@@ -1,0 +1,278 @@
+"""Benchmark: the embedded detector against Presidio's pattern recognizers, same corpus, one run.
+
+    python bench/detector.py --setup   # once: bench/.presidio-venv from presidio-requirements.txt
+    python bench/detector.py           # both detectors; Presidio is skipped if its venv is absent
+
+Presidio runs in its own virtual environment (never a dependency of the app), in a subprocess
+that this file also provides (``--presidio-worker``), offline: a blank spaCy tokenizer instead of
+a downloaded model, and the NER recognizer removed, so only pattern recognizers run. Both
+detectors get the same documents (tests/eval/*.txt) on one thread; accuracy uses the same scorer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / "bench" / ".presidio-venv"
+VENV_PYTHON = VENV / "bin" / "python"
+REQUIREMENTS = ROOT / "bench" / "presidio-requirements.txt"
+CORPUS = sorted((ROOT / "tests" / "eval").glob("*.txt"))
+REPEATS = 5
+COLD_RUNS = 5
+FIRST_CALL = "My email is alice@example.com and my SSN is 123-45-6789"
+DETECTOR_DISTRIBUTIONS = ("python-stdnum", "phonenumbers")
+
+PRESIDIO_TO_AZURE = {
+    "EMAIL_ADDRESS": "Email",
+    "PHONE_NUMBER": "PhoneNumber",
+    "URL": "URL",
+    "IP_ADDRESS": "IPAddress",
+    "CREDIT_CARD": "CreditCardNumber",
+    "IBAN_CODE": "InternationalBankingAccountNumber",
+    "US_SSN": "USSocialSecurityNumber",
+    "US_ITIN": "USIndividualTaxpayerIdentification",
+    "US_BANK_NUMBER": "USBankAccountNumber",
+    "US_PASSPORT": "USUKPassportNumber",
+    "UK_PASSPORT": "USUKPassportNumber",
+    "US_DRIVER_LICENSE": "USDriversLicenseNumber",
+    "ABA_ROUTING_NUMBER": "ABARoutingNumber",
+    "UK_NHS": "UKNationalHealthNumber",
+    "UK_NINO": "UKNationalInsuranceNumber",
+    "DATE_TIME": "Date",
+    "ES_NIF": "ESDNI",
+    "ES_NIE": "ESTaxIdentificationNumber",
+    "IT_FISCAL_CODE": "ITFiscalCode",
+    "IT_VAT_CODE": "ITValueAddedTaxNumber",
+    "PL_PESEL": "PLNationalID",
+    "FI_PERSONAL_IDENTITY_CODE": "FINationalID",
+    "SE_PERSONNUMMER": "SENationalID",
+    "DE_TAX_ID": "DETaxIdentificationNumber",
+    "DE_VAT_ID": "DEValueAddedNumber",
+    "CA_SIN": "CASocialInsuranceNumber",
+    "IN_AADHAAR": "INUniqueIdentificationNumber",
+    "IN_PAN": "INPermanentAccount",
+}
+
+_COLD_START = f"""
+import time
+start = time.perf_counter()
+from redaction.embedded import EmbeddedRecognizer
+EmbeddedRecognizer().find_entities({FIRST_CALL!r})
+print(time.perf_counter() - start)
+"""
+
+
+# ---- Presidio side (runs inside bench/.presidio-venv) ----------------------------------------
+
+
+def presidio_worker() -> None:
+    """Reads {"texts": [...], "repeats": n} on stdin, prints timings and findings as JSON."""
+    request = json.load(sys.stdin)
+    start = time.perf_counter()
+    analyzer = _presidio_analyzer()
+    analyzer.analyze(FIRST_CALL, language="en")
+    cold = time.perf_counter() - start
+    texts = request["texts"]
+    findings = [_presidio_findings(analyzer, text) for text in texts]
+    elapsed = []
+    for _ in range(request["repeats"]):
+        begin = time.perf_counter()
+        for text in texts:
+            analyzer.analyze(text, language="en")
+        elapsed.append(time.perf_counter() - begin)
+    json.dump({"cold_start": cold, "seconds": elapsed, "findings": findings}, sys.stdout)
+
+
+def _presidio_analyzer():  # type: ignore[no-untyped-def]
+    import spacy
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from spacy.language import Language
+
+    @Language.component("lower_lemma")
+    def lower_lemma(doc):  # type: ignore[no-untyped-def]
+        for token in doc:  # context words are matched on lemmas; a blank model has none
+            token.lemma_ = token.lower_
+        return doc
+
+    class BlankSpacyEngine(SpacyNlpEngine):  # type: ignore[misc]
+        def load(self) -> None:
+            nlp = spacy.blank("en")
+            nlp.add_pipe("lower_lemma")
+            self.nlp = {"en": nlp}
+
+    engine = BlankSpacyEngine(models=[{"lang_code": "en", "model_name": "blank"}])
+    engine.load()
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.load_predefined_recognizers(nlp_engine=engine, languages=["en"])
+    registry.remove_recognizer("SpacyRecognizer")
+    return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
+
+
+def _presidio_findings(analyzer, text: str) -> list[list[object]]:  # type: ignore[no-untyped-def]
+    return [
+        [r.start, r.end - r.start, r.entity_type, r.score]
+        for r in analyzer.analyze(text, language="en")
+    ]
+
+
+# ---- Driver (runs in the project's venv) -----------------------------------------------------
+
+
+def setup() -> None:
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    (VENV / ".gitignore").write_text("*\n")
+    pip = [str(VENV_PYTHON), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)]
+    subprocess.run(pip, check=True)
+
+
+def directory_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def distribution_size(name: str) -> int:
+    files = metadata.distribution(name).files or []
+    return sum(f.size or 0 for f in files)
+
+
+def measure_embedded(texts: Sequence[str]) -> dict[str, object]:
+    from redaction.embedded import EmbeddedRecognizer
+
+    colds = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", _COLD_START],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout
+        )
+        for _ in range(COLD_RUNS)
+    ]
+    recognizer = EmbeddedRecognizer()
+    findings = [recognizer.find_entities(text) for text in texts]
+    elapsed = []
+    for _ in range(REPEATS):
+        begin = time.perf_counter()
+        for text in texts:
+            recognizer.find_entities(text)
+        elapsed.append(time.perf_counter() - begin)
+    sizes = {name: distribution_size(name) for name in DETECTOR_DISTRIBUTIONS}
+    return {
+        "cold_start": statistics.median(colds),
+        "seconds": elapsed,
+        "findings": findings,
+        "install_bytes": sum(sizes.values()),
+        "install_detail": sizes,
+    }
+
+
+def measure_presidio(texts: Sequence[str]) -> dict[str, object] | None:
+    from redaction.entities import Entity
+
+    if not VENV_PYTHON.exists():
+        return None
+    request = json.dumps({"texts": list(texts), "repeats": REPEATS})
+    colds, result = [], {}
+    for _ in range(COLD_RUNS if COLD_RUNS < 3 else 3):
+        out = subprocess.run(
+            [str(VENV_PYTHON), str(Path(__file__).resolve()), "--presidio-worker"],
+            input=request,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(out.stdout)
+        colds.append(result["cold_start"])
+    result["cold_start"] = statistics.median(colds)
+    result["findings"] = [
+        [Entity(o, n, PRESIDIO_TO_AZURE.get(t, f"presidio:{t}"), s) for o, n, t, s in found]
+        for found in result["findings"]
+    ]
+    site = next((VENV / "lib").glob("python*/site-packages"))
+    result["install_bytes"] = directory_size(site)
+    return result
+
+
+def speed(chars: int, seconds: Sequence[float]) -> tuple[float, float]:
+    best = min(seconds)
+    return chars / best, best * 1000 / (chars / 1000)
+
+
+def report(texts: Sequence[str], ours: dict[str, object], theirs: dict[str, object] | None) -> str:
+    from redaction.embedded.evaluation import Tally, read_labeled
+
+    chars = sum(len(text) for text in texts)
+    labeled = read_labeled(CORPUS)
+    lines = [f"corpus: {len(texts)} documents, {chars} characters, best of {REPEATS} passes", ""]
+    rows = [("embedded", ours)] + ([("presidio", theirs)] if theirs else [])
+    lines.append(f"{'detector':<10} {'chars/s':>10} {'ms/1k':>7} {'cold s':>7} {'install MB':>10}")
+    for name, result in rows:
+        per_second, per_k = speed(chars, result["seconds"])  # type: ignore[arg-type]
+        lines.append(
+            f"{name:<10} {per_second:>10,.0f} {per_k:>7.3f} {result['cold_start']:>7.3f} "
+            f"{result['install_bytes'] / 1e6:>10.1f}"  # type: ignore[operator]
+        )
+    if theirs:
+        ratio = speed(chars, ours["seconds"])[0] / speed(chars, theirs["seconds"])[0]  # type: ignore[arg-type]
+        lines.append(f"throughput ratio embedded/presidio: {ratio:.1f}x")
+    lines.append(f"embedded detector dependencies: {ours['install_detail']}")
+    tallies = []
+    for _, result in rows:
+        tally = Tally()
+        for document, found in zip(labeled, result["findings"], strict=True):  # type: ignore[call-overload]
+            tally.add(document, found)
+        tallies.append({s.category: s for s in tally.scores()})
+    gold = sorted(c for c, s in tallies[0].items() if s.expected)
+    lines += [
+        "",
+        f"{'category':<38} {'n':>4} {'rec ours':>8} {'prec ours':>9}"
+        + (f" {'rec pres':>8} {'prec pres':>9}" if theirs else ""),
+    ]
+    for category in gold:
+        cells = [f"{category:<38} {tallies[0][category].expected:>4}"]
+        for tally in tallies:
+            score = tally.get(category)
+            cells.append(
+                f" {score.recall:>8.3f} {score.precision:>9.3f}"
+                if score
+                else f" {0.0:>8.3f} {'-':>9}"
+            )
+        lines.append("".join(cells))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--setup", action="store_true", help="create bench/.presidio-venv")
+    parser.add_argument("--presidio-worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.presidio_worker:
+        presidio_worker()
+        return
+    if args.setup:
+        setup()
+        return
+    sys.path.insert(0, str(ROOT))
+    from redaction.embedded.evaluation import read_labeled
+
+    texts = [document.text for document in read_labeled(CORPUS)]
+    ours = measure_embedded(texts)
+    theirs = measure_presidio(texts)
+    if theirs is None:
+        print(f"Presidio venv missing ({VENV}); run: python bench/detector.py --setup\n")
+    print(report(texts, ours, theirs))
+
+
+if __name__ == "__main__":
+    main()
