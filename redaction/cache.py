@@ -58,6 +58,8 @@ def decode_entities(value: bytes, text_length: int) -> tuple[Entity, ...] | None
     """The spans in ``value``, or None if it is malformed or a span lies outside the text."""
     try:
         rows = json.loads(value)
+        if not isinstance(rows, list):
+            return None
         entities = tuple(_entity(row) for row in rows)
     except (ValueError, TypeError):
         return None
