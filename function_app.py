@@ -1,4 +1,4 @@
-"""Azure Functions entry point (v2 programming model): ``POST /redact`` and ``GET /health``.
+"""Azure Functions entry point (v2 model): ``POST /redact``, ``GET /health``, ``GET /openapi.yaml``.
 
 The handlers only translate between ``azure.functions`` types and ``redaction.api``; the local
 server (``python -m redaction serve``) dispatches to these very handlers.
@@ -23,6 +23,11 @@ async def redact(req: func.HttpRequest) -> func.HttpResponse:
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     answer = await api.health(dict(req.params))
     return _response(answer)
+
+
+@app.route(route="openapi.yaml", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(api.openapi_document(), mimetype="application/yaml", charset="utf-8")
 
 
 def _response(answer: api.Answer) -> func.HttpResponse:

@@ -6,11 +6,13 @@ neither holds logic of its own.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from redaction import __version__, runtime
@@ -25,6 +27,8 @@ logger = logging.getLogger("pii_redaction")
 
 HEALTH_PROBE_TEXT = "Health probe: contact probe@example.com."
 HEALTH_DEADLINE_S = 10.0
+# Shipped next to function_app.py (see .funcignore); APIM imports the same file.
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,12 @@ async def health(params: Mapping[str, str]) -> Answer:
             return _unhealthy(f"the detector probe failed: {error.reason}", result)
         result.round_trip_ms = round((time.monotonic() - started) * 1000, 1)
     return Answer(200, _health_payload(result))
+
+
+@functools.cache
+def openapi_document() -> bytes:
+    """``GET /openapi.yaml``: the service contract, as shipped."""
+    return OPENAPI_PATH.read_bytes()
 
 
 def _health_payload(result: HealthResponse) -> dict[str, Any]:

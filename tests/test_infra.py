@@ -32,7 +32,7 @@ PLATFORM_SETTINGS = {
     "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY",
     "AZURE_TOKEN_CREDENTIALS",
 }
-SHIPPED_ROOTS = ("function_app.py", "host.json", "requirements.txt", "redaction/")
+SHIPPED_ROOTS = ("function_app.py", "host.json", "requirements.txt", "openapi.yaml", "redaction/")
 RESOURCE = re.compile(r"^\s*resource (\w+) '([\w./]+)@([\w-]+)'( existing)? = ", re.M)
 
 
