@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check emulator clean
+.PHONY: run test lint typecheck check emulator clean eval bench-detector bench-detector-setup
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ typecheck: $(STAMP)
 
 emulator: $(STAMP)  ## a local Azure AI Language PII API on http://localhost:5005
 	$(PY) -m redaction emulator --port 5005
+
+eval: $(STAMP)  ## the embedded detector's full evaluation report (recall/precision per category)
+	$(PY) -m redaction.embedded.evaluation tests/eval/*.txt --examples 20
+
+bench-detector-setup: $(STAMP)  ## a separate venv with Presidio, for the comparison (never a runtime dependency)
+	$(PY) bench/detector.py --setup
+
+bench-detector: $(STAMP)  ## embedded detector vs Presidio on the same corpus, one run
+	$(PY) bench/detector.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -141,7 +141,11 @@ def build_cache(settings: Settings) -> DetectionCache | None:
 
 
 def build_recognizer(settings: Settings) -> EmbeddedRecognizer:
-    return EmbeddedRecognizer(phone_regions=settings.phone_regions)
+    return EmbeddedRecognizer(
+        phone_regions=settings.phone_regions,
+        min_score=settings.pii_min_score,
+        ner_model=settings.pii_ner_model,
+    )
 
 
 def build_azure_detector(

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
 
     pii_min_score: float = Field(0.5, ge=0, le=1)
     pii_phone_regions: str = "US,GB,DE,FR,ES,IT,NL,CA,AU,IN"
+    pii_ner_model: str | None = None
 
     redaction_api_key: SecretStr | None = None
 
