@@ -242,10 +242,16 @@ async def test_long_text_is_chunked_and_reassembled(local_service: Client) -> No
 
 
 async def test_batches_hold_at_most_five_documents(
-    azure_service: Client, emulator: Emulator
+    make_service: ServiceFactory, emulator: Emulator
 ) -> None:
+    service = await make_service(
+        language_endpoint=emulator.url,
+        language_api_key="emulator-key",
+        pii_packing_enabled=False,
+        pii_cache_enabled=False,
+    )
     body = _chat(*[f"message {i} from u{i}@example.com" for i in range(12)])
-    _, result = await post_redact(azure_service, body)
+    _, result = await post_redact(service, body)
     assert result["status"] == "ok"
     assert result["diagnostics"]["batches"] == 3
     calls = (await emulator.stats())["calls"]
