@@ -10,6 +10,7 @@ import subprocess
 import sys
 import types
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,13 +117,23 @@ def stop_capture(
     meter_provider.shutdown()
 
 
+@contextmanager
+def logger_level(level: int) -> Iterator[None]:
+    saved = telemetry.logger.level
+    telemetry.logger.setLevel(level)
+    try:
+        yield
+    finally:
+        telemetry.logger.setLevel(saved)
+
+
 @pytest.fixture
-def capture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Capture]:
+def capture() -> Iterator[Capture]:
     """Spans, trace records and metrics of this test only; nothing global is replaced."""
-    monkeypatch.setattr(telemetry.logger, "level", logging.INFO)
-    started = start_capture()
-    yield started[0]
-    stop_capture(*started[1:])
+    with logger_level(logging.INFO):
+        started = start_capture()
+        yield started[0]
+        stop_capture(*started[1:])
 
 
 @pytest.fixture
@@ -181,7 +192,7 @@ def test_failure_reasons_map_to_the_dashboard_vocabulary(
 
 
 @pytest.fixture
-def fake_distro(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+def fake_distro(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """Replaces azure.monitor.opentelemetry with a recorder, and forgets earlier set-up."""
     calls: list[dict[str, Any]] = []
     module = types.ModuleType("azure.monitor.opentelemetry")
@@ -192,8 +203,8 @@ def fake_distro(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     module.configure_azure_monitor = configure_azure_monitor  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "azure.monitor.opentelemetry", module)
     monkeypatch.setattr(telemetry, "_mode", None)
-    monkeypatch.setattr(telemetry.logger, "level", logging.NOTSET)
-    return calls
+    with logger_level(logging.NOTSET):
+        yield calls
 
 
 CONNECTION = "InstrumentationKey=00000000-0000-0000-0000-000000000000"
@@ -514,12 +525,12 @@ async def test_exporter_trouble_never_fails_a_request(
         def shutdown(self) -> None:
             return None
 
-    monkeypatch.setattr(telemetry.logger, "level", logging.INFO)
-    started = start_capture(span_exporter=Broken(), log_exporter=Broken())
-    try:
-        status, answer = await redact(await azure(), REFERENCE_BODY)
-    finally:
-        stop_capture(*started[1:])
+    with logger_level(logging.INFO):
+        started = start_capture(span_exporter=Broken(), log_exporter=Broken())
+        try:
+            status, answer = await redact(await azure(), REFERENCE_BODY)
+        finally:
+            stop_capture(*started[1:])
     assert status == 200
     assert answer["status"] == "ok"
     assert any("Exception while exporting" in r.getMessage() for r in caplog.records)
