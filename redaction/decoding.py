@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from redaction.categories import ALL_CATEGORIES, unknown_categories
 from redaction.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
@@ -123,7 +124,7 @@ def validate_request(document: dict[str, Any]) -> RedactRequest:
         request = RedactRequest.model_validate(document)
     except ValidationError as error:
         details = [
-            {"field": _location(item["loc"]), "problem": item["msg"], "type": item["type"]}
+            {"field": _location(item), "problem": item["msg"], "type": item["type"]}
             for item in error.errors(include_input=False, include_url=False, include_context=False)
         ]
         fields = ", ".join(sorted({d["field"] for d in details}))
@@ -146,12 +147,11 @@ def validate_request(document: dict[str, Any]) -> RedactRequest:
     return request
 
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    """Dotted path of a field; a caller-made key that is not a plain name is not repeated."""
-    parts = [str(p) if isinstance(p, int) or _NAME.match(p) else "(key)" for p in loc]
+def _location(item: ErrorDetails) -> str:
+    """Dotted path of a field. A key the caller made up is never repeated: it may be data."""
+    parts = [str(part) for part in item["loc"]]
+    if item["type"] == "extra_forbidden" and parts:
+        parts[-1] = "(unknown field)"
     return ".".join(parts) or "$"
 
 

@@ -103,6 +103,9 @@ async def run_with_retry(
             raise DeadlineError()
         try:
             result = await attempt(policy.attempt_timeout(deadline), number)
+        except asyncio.CancelledError:
+            observe(number, DeadlineError("the attempt was cancelled at the deadline"), None)
+            raise
         except DetectorError as error:
             planned = None if deadline.expired else policy.wait_before_retry(error, number, rng)
             fits = planned is not None and planned < deadline.remaining()
