@@ -175,6 +175,26 @@ class DetectionCache:
                 self.memory.put(key, value)
         return found
 
+    def get_starts(self, text: str, max_chars: int) -> list[int] | None:
+        """Chunk starts remembered for ``text`` (memory tier only; the caller validates)."""
+        value = self.memory.get(self._starts_key(text, max_chars))
+        if value is None:
+            return None
+        try:
+            starts = json.loads(value)
+        except ValueError:
+            return None
+        if not isinstance(starts, list) or not all(type(s) is int for s in starts):
+            return None
+        return starts
+
+    def put_starts(self, text: str, max_chars: int, starts: Sequence[int]) -> None:
+        value = json.dumps(list(starts), separators=(",", ":")).encode("ascii")
+        self.memory.put(self._starts_key(text, max_chars), value)
+
+    def _starts_key(self, text: str, max_chars: int) -> bytes:
+        return cache_key(self._secret, CacheScope("", "chunking", str(max_chars), "", ""), text)
+
     def store(self, results: Mapping[bytes, Sequence[Entity]]) -> None:
         """Stores complete results (the caller checks coverage) in every tier."""
         encoded = {key: encode_entities(entities) for key, entities in results.items()}

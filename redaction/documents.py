@@ -8,10 +8,11 @@ is split and masked on both sides.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
-from redaction.chunking import split_text
+from redaction.chunking import TextChunk, split_text
 from redaction.entities import Document, Entity
 
 SEPARATOR = "\n\n"
@@ -44,14 +45,37 @@ class PlannedDocument:
     segments: tuple[Segment, ...]
 
 
-def split_chunks(texts: Sequence[str], max_chars: int) -> list[Chunk]:
-    """The chunks of every text in order; whitespace-only texts and chunks need no scan."""
+def split_chunks(
+    texts: Sequence[str], max_chars: int, known_starts: Mapping[int, Sequence[int]] | None = None
+) -> list[Chunk]:
+    """The chunks of every text in order; whitespace-only texts and chunks need no scan.
+
+    ``known_starts`` gives, per text index, chunk starts found earlier by ``split_text`` for the
+    same text (cutting long text at natural boundaries is the costly part)."""
+    known = known_starts or {}
     return [
         Chunk(index, piece.start, piece.text)
         for index, text in enumerate(texts)
-        for piece in split_text(text, max_chars)
+        for piece in (
+            _pieces(text, known[index]) if index in known else split_text(text, max_chars)
+        )
         if piece.text.strip()
     ]
+
+
+def chunk_starts_valid(starts: Sequence[int], length: int, max_chars: int) -> bool:
+    """True if ``starts`` cut a text of ``length`` into pieces of 1 to ``max_chars``."""
+    bounds = [*starts, length]
+    return (
+        bool(starts)
+        and starts[0] == 0
+        and all(0 < end - start <= max_chars for start, end in pairwise(bounds))
+    )
+
+
+def _pieces(text: str, starts: Sequence[int]) -> list[TextChunk]:
+    ends = [*starts[1:], len(text)]
+    return [TextChunk(start, text[start:end]) for start, end in zip(starts, ends, strict=True)]
 
 
 def build_documents(

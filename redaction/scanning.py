@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from redaction.batching import plan_batches
 from redaction.cache import CacheScope, DetectionCache
+from redaction.chunking import split_text
 from redaction.coverage import MISSING, Coverage, verify_coverage
 from redaction.deadline import Deadline
 from redaction.detector import AttemptStats, DetectionContext, Detector
@@ -25,6 +26,7 @@ from redaction.documents import (
     Chunk,
     PlannedDocument,
     build_documents,
+    chunk_starts_valid,
     split_chunks,
     split_entities,
 )
@@ -40,7 +42,7 @@ class Limits:
     max_doc_chars: int = 5000
     docs_per_batch: int = 5
     max_batches: int = 15
-    batch_concurrency: int = 5
+    batch_concurrency: int = 15
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class Scanner:
 
     async def scan(self, texts: Sequence[str], scope: ScanScope) -> ScanReport:
         """Raises ``PayloadTooLargeError``, before any detector call, when batches would not fit."""
-        chunks = split_chunks(texts, self._limits.max_doc_chars)
+        chunks = self._split(texts)
         every = self._plan(chunks, range(len(chunks)))
         plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)
         keys = self._keys(chunks, scope)
@@ -124,6 +126,26 @@ class Scanner:
         self._store(keys, results, batches, outcomes)
         _apply(report, chunks, results, copies)
         return report
+
+    def _split(self, texts: Sequence[str]) -> list[Chunk]:
+        """Chunks of every text; cuts of long texts come from the cache when it has them."""
+        max_chars = self._limits.max_doc_chars
+        if self._cache is None:
+            return split_chunks(texts, max_chars)
+        known: dict[int, list[int]] = {}
+        for index, text in enumerate(texts):
+            if len(text) > max_chars:
+                known[index] = self._starts(self._cache, text, max_chars)
+        return split_chunks(texts, max_chars, known)
+
+    @staticmethod
+    def _starts(cache: DetectionCache, text: str, max_chars: int) -> list[int]:
+        starts = cache.get_starts(text, max_chars)
+        if starts is not None and chunk_starts_valid(starts, len(text), max_chars):
+            return starts
+        starts = [piece.start for piece in split_text(text, max_chars)]
+        cache.put_starts(text, max_chars, starts)
+        return starts
 
     def _plan(self, chunks: Sequence[Chunk], indices: Sequence[int]) -> list[PlannedDocument]:
         if not self._packing:

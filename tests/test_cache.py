@@ -161,3 +161,18 @@ async def test_an_entry_that_does_not_fit_the_text_is_a_miss() -> None:
     key = cache.key(SCOPE, TEXT)
     cache.store({key: ENTITIES})
     assert await cache.lookup({key: 5}) == {}
+
+
+def test_chunk_starts_are_remembered_without_text() -> None:
+    from redaction.documents import chunk_starts_valid
+
+    cache = DetectionCache(b"s", MemoryCache(10, 10_000, 60))
+    text = "long text " * 1000
+    assert cache.get_starts(text, 5000) is None
+    cache.put_starts(text, 5000, [0, 4990])
+    assert cache.get_starts(text, 5000) == [0, 4990]
+    assert cache.get_starts(text, 4000) is None
+    assert chunk_starts_valid([0, 4990], len(text), 5000)
+    assert not chunk_starts_valid([0, 6000], len(text), 5000)
+    assert not chunk_starts_valid([10], len(text), 50_000)
+    assert not chunk_starts_valid([], len(text), 50_000)
