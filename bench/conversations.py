@@ -25,11 +25,13 @@ import asyncio
 import gc
 import json
 import random
+import socket
 import statistics
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,36 +172,30 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run_configuration(
-    overrides: dict[str, Any], seeds: list[int], latency_ms: float
+    overrides: dict[str, Any], seeds: list[int], emulator_url: str, latency_ms: float
 ) -> RunResult:
     """All conversations, turn by turn, through one freshly built served app."""
+    import aiohttp
     from aiohttp.test_utils import TestClient, TestServer
 
     import function_app
-    from redaction.emulator import EmulatorState, build_emulator_app
     from redaction.server import build_app
     from redaction.settings import Settings
 
-    state = EmulatorState()
-    emulator = TestClient(TestServer(build_emulator_app(state, api_key=EMULATOR_KEY)))
-    await emulator.start_server()
-    await emulator.post("/_emulator/config", json={"latency_ms": latency_ms})
-    settings = Settings(
-        language_endpoint=str(emulator.make_url("")).rstrip("/"),
-        language_api_key=EMULATOR_KEY,
-        **overrides,
-    )
-    service = TestClient(TestServer(build_app(function_app.app, settings)))
-    await service.start_server()
+    settings = Settings(language_endpoint=emulator_url, language_api_key=EMULATOR_KEY, **overrides)
     result = RunResult([TurnStats() for _ in range(TURNS)], [])
-    try:
-        for seed in seeds:
-            for turn, messages in enumerate(conversation(seed)):
-                masked = await _one_turn(service, emulator, messages, result.turns[turn])
-                result.masked.append(masked)
-    finally:
-        await service.close()
-        await emulator.close()
+    async with aiohttp.ClientSession(emulator_url) as emulator:
+        await emulator.post("/_emulator/reset")
+        await emulator.post("/_emulator/config", json={"latency_ms": latency_ms})
+        service = TestClient(TestServer(build_app(function_app.app, settings)))
+        await service.start_server()
+        try:
+            for seed in seeds:
+                for turn, messages in enumerate(conversation(seed)):
+                    masked = await _one_turn(service, emulator, messages, result.turns[turn])
+                    result.masked.append(masked)
+        finally:
+            await service.close()
     return result
 
 
@@ -222,32 +218,63 @@ async def _one_turn(
     return masked
 
 
-async def round_trip_ms(latency_ms: float, samples: int = 30) -> float:
-    """The median time of one emulated Language call, measured straight against the emulator."""
-    from aiohttp.test_utils import TestClient, TestServer
+@asynccontextmanager
+async def emulator_process() -> AsyncIterator[str]:
+    """``python -m redaction emulator`` in its own process, as Language is a remote service."""
+    import aiohttp
 
-    from redaction.emulator import EmulatorState, build_emulator_app
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "redaction",
+        "emulator",
+        "--port",
+        str(port),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession(url) as session:
+            for _ in range(200):
+                try:
+                    await session.get("/_emulator/stats")
+                    break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
 
-    emulator = TestClient(TestServer(build_emulator_app(EmulatorState(), api_key=EMULATOR_KEY)))
-    await emulator.start_server()
-    await emulator.post("/_emulator/config", json={"latency_ms": latency_ms})
+
+async def round_trip_ms(emulator_url: str, latency_ms: float, samples: int = 30) -> float:
+    """The median time of one emulated Language call with one typical document (a 1,000-char
+    message), measured straight against the emulator."""
+    import aiohttp
+
+    text = ("Reach me at jane.doe@example.com. " + _FILLER * 4)[:1000]
     body = {
         "kind": "PiiEntityRecognition",
-        "analysisInput": {"documents": [{"id": "1", "language": "en", "text": "mail a@b.com"}]},
+        "analysisInput": {"documents": [{"id": "1", "language": "en", "text": text}]},
     }
     times = []
-    try:
+    async with aiohttp.ClientSession(emulator_url) as emulator:
+        await emulator.post("/_emulator/config", json={"latency_ms": latency_ms})
         for _ in range(samples):
             started = time.perf_counter()
-            await emulator.post(
+            async with emulator.post(
                 "/language/:analyze-text",
                 params={"api-version": "2024-11-01"},
                 json=body,
                 headers={"Ocp-Apim-Subscription-Key": EMULATOR_KEY},
-            )
+            ) as response:
+                await response.read()
             times.append((time.perf_counter() - started) * 1000)
-    finally:
-        await emulator.close()
     return statistics.median(times)
 
 
@@ -354,11 +381,12 @@ def _totals(result: RunResult) -> dict[str, float]:
 
 async def main_async(args: argparse.Namespace) -> str:
     seeds = list(range(args.conversations))
-    round_trip = await round_trip_ms(args.latency_ms)
-    results = {
-        name: await run_configuration(overrides, seeds, args.latency_ms)
-        for name, overrides in CONFIGURATIONS.items()
-    }
+    async with emulator_process() as url:
+        round_trip = await round_trip_ms(url, args.latency_ms)
+        results = {
+            name: await run_configuration(overrides, seeds, url, args.latency_ms)
+            for name, overrides in CONFIGURATIONS.items()
+        }
     identical = all(r.masked == results["baseline"].masked for r in results.values())
     text = report(results, round_trip, args)
     return text + f"\n\nMasked output identical across the four configurations: {identical}"

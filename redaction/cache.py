@@ -24,7 +24,7 @@ from redaction.entities import Entity
 
 # Python objects per entry beyond key and value bytes: the OrderedDict slot and node, the entry
 # tuple, the expiry float and both bytes headers (measured on CPython 3.11, rounded up).
-ENTRY_OVERHEAD_BYTES = 240
+ENTRY_OVERHEAD_BYTES = 288
 
 
 @dataclass(frozen=True, slots=True)
