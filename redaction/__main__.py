@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"pii-redaction: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 0
     return result
 
 
@@ -64,8 +66,20 @@ def _serve(args: argparse.Namespace) -> int:
         f"(detector: {settings.detector_kind}, telemetry: {mode})",
         file=sys.stderr,
     )
-    web.run_app(app, host=args.host, port=args.port, print=None, handler_args=SERVER_OPTIONS)
+    asyncio.run(_run_forever(web.AppRunner(app, **SERVER_OPTIONS), args.host, args.port))
     return 0
+
+
+async def _run_forever(runner: Any, host: str, port: int) -> None:
+    """``web.run_app`` without its handler-argument filtering, so SERVER_OPTIONS apply."""
+    from aiohttp import web
+
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
 
 
 def _redact(args: argparse.Namespace) -> int:

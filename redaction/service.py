@@ -12,16 +12,27 @@ from redaction import telemetry
 from redaction.body import TextField, find_texts, replace_texts
 from redaction.deadline import Deadline
 from redaction.entities import Entity
-from redaction.errors import PayloadTooLargeError
+from redaction.errors import PayloadTooLargeError, SettingsError
 from redaction.masking import mask_text
-from redaction.models import Diagnostics, ErrorInfo, RedactConfig, RedactRequest, RedactResponse
+from redaction.models import Diagnostics, ErrorInfo, RedactRequest, RedactResponse
+from redaction.patterns import TextBudget
+from redaction.policy import TIMEOUT_REASON, CompiledPolicy, PolicyBook
+from redaction.pseudonyms import PlaceholderIssuer, TokenBinding
 from redaction.scanning import Scanner, ScanReport, ScanScope
 
 
 class RedactionService:
-    def __init__(self, scanner: Scanner) -> None:
+    def __init__(
+        self,
+        scanner: Scanner,
+        placeholders: PlaceholderIssuer | None = None,
+        *,
+        policies: PolicyBook | None = None,
+    ) -> None:
         self.scanner = scanner
+        self.policies = policies or PolicyBook()
         self.detector = scanner.detector
+        self.placeholders = placeholders
 
     async def redact(
         self, request: RedactRequest, deadline: Deadline, tenant_id: str | None = None
@@ -36,15 +47,17 @@ class RedactionService:
         )
         with telemetry.span(
             "pii-redaction", telemetry.INTERNAL, {"pii.correlation_id": config.correlation_id}
-        ):
+        ) as current:
             try:
                 response = await self._redact(request, deadline, tenant_id, diagnostics)
             except PayloadTooLargeError:
                 diagnostics.failure_reason = "payload-too-large"
-                _finish(diagnostics, started, tenant_id, "error", changed=False)
+                summary = _finish(diagnostics, started, tenant_id, "error", changed=False)
+                telemetry.set_attributes(current, summary)
                 raise
-        changed = response.redacted_body is not None and response.redacted_body != request.body
-        _finish(diagnostics, started, tenant_id, response.status, changed=changed)
+            changed = response.redacted_body is not None and response.redacted_body != request.body
+            summary = _finish(diagnostics, started, tenant_id, response.status, changed=changed)
+            telemetry.set_attributes(current, summary)
         return response
 
     async def _redact(
@@ -54,18 +67,29 @@ class RedactionService:
         tenant_id: str | None,
         diagnostics: Diagnostics,
     ) -> RedactResponse:
-        config = request.config
+        config, policy = self.policies.resolve(request.config)
+        if config.mask_style == "placeholder" and self.placeholders is None:
+            raise SettingsError("mask_style placeholder needs PII_RESTORE_KEY")
         fields = find_texts(request.body, config.scan_roles)
         scope = ScanScope(deadline, config.detection_language, config.correlation_id, tenant_id)
         report = await self.scanner.scan([field.text for field in fields], scope)
-        kept = [_kept(entities, config) for entities in report.entities]
+        budget = self.policies.budget(deadline)
+        kept = _apply_policy(policy, [field.text for field in fields], report, budget)
         _describe(diagnostics, report, kept, fields)
         if report.unscanned and config.fail_closed:
             return _refusal(diagnostics)
-        masked = [
-            mask_text(field.text, [(e.offset, e.end) for e in entities], config.redaction_character)
-            for field, entities in zip(fields, kept, strict=True)
-        ]
+        token = None
+        if config.mask_style == "placeholder" and self.placeholders is not None:
+            binding = TokenBinding(tenant_id, config.correlation_id, config.conversation_id)
+            texts = [field.text for field in fields]
+            masked, token = self.placeholders.issue(request.body, texts, kept, binding)
+        else:
+            masked = [
+                mask_text(
+                    field.text, [(e.offset, e.end) for e in entities], config.redaction_character
+                )
+                for field, entities in zip(fields, kept, strict=True)
+            ]
         body = replace_texts(request.body, fields, masked)
         complete = not report.unscanned
         return RedactResponse(
@@ -73,12 +97,25 @@ class RedactionService:
             full_coverage=complete,
             redacted_body=body,
             diagnostics=diagnostics,
+            restore_token=token,
         )
 
 
-def _kept(entities: list[Entity], config: RedactConfig) -> list[Entity]:
-    excluded = set(config.excluded_categories)
-    return [entity for entity in entities if entity.category not in excluded]
+def _apply_policy(
+    policy: CompiledPolicy, texts: Sequence[str], report: ScanReport, budget: TextBudget
+) -> list[list[Entity]]:
+    """Custom-pattern entities join the detector's, then the policy filters them. A text whose
+    pattern scan ran out of time counts as unscanned: its coverage is never claimed."""
+    findings = policy.find(texts, budget)
+    for index in findings.timed_out:
+        if index not in report.unscanned and texts[index].strip():
+            report.unscanned[index] = TIMEOUT_REASON
+            report.unscanned_documents += 1
+        report.failure_reason = report.failure_reason or TIMEOUT_REASON
+    return [
+        policy.keep(text, [*detected, *custom])
+        for text, detected, custom in zip(texts, report.entities, findings.entities, strict=True)
+    ]
 
 
 def _describe(
@@ -124,7 +161,8 @@ _LEVELS = {"ok": logging.INFO, "partial": logging.WARNING, "error": logging.ERRO
 
 def _finish(
     diagnostics: Diagnostics, started: float, tenant_id: str | None, status: str, *, changed: bool
-) -> None:
+) -> dict[str, object]:
+    """Emits ``pii-anonymization`` and the metrics; returns the dimensions for the span."""
     diagnostics.duration_ms = round((time.monotonic() - started) * 1000, 1)
     failed = diagnostics.failure_reason is not None
     reason = telemetry.map_failure_reason(diagnostics.failure_reason)
@@ -154,3 +192,4 @@ def _finish(
     telemetry.record_redaction(
         status, diagnostics.duration_ms, diagnostics.categories, reason, diagnostics.detector
     )
+    return dimensions
