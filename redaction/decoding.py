@@ -7,6 +7,7 @@ values: pydantic's errors carry the input, so they are rebuilt here without it.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,7 +62,12 @@ def decode_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise InvalidRequestError("the body is not valid UTF-8") from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_no_constants,
+            parse_float=_finite_float,
+        )
     except RecursionError:
         raise InvalidRequestError("the JSON nests too deeply") from None
     except _DuplicateKeyError:
@@ -83,6 +89,14 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(literal: str) -> float:
+    # 1e400 would parse to inf and be answered as `Infinity`, which is not JSON.
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
 def _json_problem(error: ValueError) -> str:

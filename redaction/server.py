@@ -30,7 +30,10 @@ SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
 def build_app(functions: func.FunctionApp, settings: Settings) -> web.Application:
     """An aiohttp application serving every HTTP function of ``functions`` under ``settings``."""
     runtime.configure(settings)
-    app = web.Application(client_max_size=settings.pii_max_body_bytes + 1)
+    # Options on the application itself, so every runner applies them (run_app filters its own).
+    app = web.Application(
+        client_max_size=settings.pii_max_body_bytes + 1, handler_args=SERVER_OPTIONS
+    )
     key = settings.redaction_api_key.get_secret_value() if settings.redaction_api_key else None
     for function in registered_functions(functions):
         trigger = function.get_trigger()
