@@ -1,4 +1,5 @@
-"""Azure Functions entry point (v2 model): ``POST /redact``, ``GET /health``, ``GET /openapi.yaml``.
+"""Azure Functions entry point (v2 model): ``POST /redact``, ``POST /restore``,
+``GET /health``, ``GET /openapi.yaml``.
 
 The handlers only translate between ``azure.functions`` types and ``redaction.api``; the local
 server (``python -m redaction serve``) dispatches to these very handlers.
@@ -16,6 +17,12 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 @app.route(route="redact", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 async def redact(req: func.HttpRequest) -> func.HttpResponse:
     answer = await api.redact(req.get_body() or b"", dict(req.headers))
+    return _response(answer)
+
+
+@app.route(route="restore", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+async def restore(req: func.HttpRequest) -> func.HttpResponse:
+    answer = await api.restore(req.get_body() or b"", dict(req.headers))
     return _response(answer)
 
 

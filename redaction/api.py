@@ -21,7 +21,8 @@ from redaction.decoding import check_headers, parse_request
 from redaction.detector import DetectionContext
 from redaction.entities import Document
 from redaction.errors import DetectorError, RequestError, SettingsError
-from redaction.models import HealthResponse, RedactResponse
+from redaction.models import HealthResponse, RedactResponse, RestoreResponse
+from redaction.restore import Placeholders, parse_restore_request, restore_body
 
 logger = logging.getLogger("pii_redaction")
 
@@ -58,6 +59,32 @@ async def redact(body: bytes, headers: Mapping[str, str]) -> Answer:
         logger.error("pii-internal-error", extra={"pii-error-type": type(error).__name__})
         return _error_answer(500, "InternalError", "the service failed unexpectedly", [])
     return Answer(200 if response.status != "error" else 503, _response_payload(response))
+
+
+async def restore(body: bytes, headers: Mapping[str, str]) -> Answer:
+    """``POST /restore``: the originals back into a model's answer, from a restore token."""
+    try:
+        state = runtime.get_runtime()
+        check_headers(headers, len(body), state.input_limits)
+        request = parse_restore_request(body, state.input_limits)
+        issuer = state.service.placeholders
+        if issuer is None:
+            raise SettingsError("/restore needs PII_RESTORE_KEY")
+        config = request.config
+        tenant = config.subscription_id or _header(headers, "x-tenant-id")
+        mapping = issuer.sealer.open(request.restore_token, tenant, config.correlation_id)
+        restored, count = restore_body(request.body, Placeholders(mapping))
+    except RequestError as error:
+        return _error_answer(error.status, error.code, error.message, error.details)
+    except SettingsError as error:
+        return _error_answer(503, "ServiceMisconfigured", str(error), [])
+    except Exception as error:  # noqa: BLE001 - answer JSON; never echo anything
+        logger.error("pii-internal-error", extra={"pii-error-type": type(error).__name__})
+        return _error_answer(500, "InternalError", "the service failed unexpectedly", [])
+    result = RestoreResponse(
+        status="ok", restored_body=restored, restored=count, correlation_id=config.correlation_id
+    )
+    return Answer(200, result.model_dump(mode="json"))
 
 
 async def health(params: Mapping[str, str]) -> Answer:
@@ -115,6 +142,8 @@ def _response_payload(response: RedactResponse) -> dict[str, Any]:
         payload["diagnostics"] = response.diagnostics.model_dump(mode="json")
     if response.error is not None:
         payload["error"] = response.error.model_dump(mode="json", exclude_none=True)
+    if response.restore_token is not None:
+        payload["restore_token"] = response.restore_token
     return payload
 
 

@@ -28,6 +28,8 @@ class RedactConfig(BaseModel):
     correlation_id: Identifier | None = None
     subscription_id: Identifier | None = None
     redaction_character: str = Field(default="#", min_length=1, max_length=1)
+    mask_style: Literal["character", "placeholder"] = "character"
+    conversation_id: Identifier | None = None
 
 
 class RedactRequest(BaseModel):
@@ -77,6 +79,35 @@ class RedactResponse(BaseModel):
     redacted_body: dict[str, Any] | None = None
     diagnostics: Diagnostics | None = None
     error: ErrorInfo | None = None
+    restore_token: str | None = None
+
+
+class RestoreConfig(BaseModel):
+    """Must name the same request (and tenant) as the ``/redact`` call that issued the token."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    correlation_id: Identifier | None = None
+    subscription_id: Identifier | None = None
+
+
+class RestoreRequest(BaseModel):
+    """``{"body": <OpenAI response body>, "restore_token": "...", "config": {...}}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    body: dict[str, Any]
+    restore_token: str = Field(min_length=1, max_length=4 * 1024 * 1024)
+    config: RestoreConfig = Field(default_factory=RestoreConfig)
+
+
+class RestoreResponse(BaseModel):
+    """The body with the originals back; ``restored`` counts the placeholders replaced."""
+
+    status: Literal["ok"]
+    restored_body: dict[str, Any]
+    restored: int = 0
+    correlation_id: str | None = None
 
 
 class HealthResponse(BaseModel):

@@ -22,9 +22,11 @@ from redaction.detector import Detector
 from redaction.embedded import EmbeddedRecognizer
 from redaction.language_client import LanguageClient
 from redaction.local_detector import EmbeddedDetector
+from redaction.pseudonyms import PlaceholderIssuer
 from redaction.redis_cache import RedisTier
 from redaction.retry import RetryPolicy
 from redaction.scanning import Limits, Scanner
+from redaction.sealing import Sealer, decode_key, derive_key
 from redaction.service import RedactionService
 from redaction.settings import Settings, load_settings
 
@@ -110,7 +112,7 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         packing=settings.pii_packing_enabled,
         domain=settings.language_domain,
     )
-    service = RedactionService(scanner)
+    service = RedactionService(scanner, build_placeholders(settings))
     input_limits = InputLimits(
         max_body_bytes=settings.pii_max_body_bytes,
         max_depth=settings.pii_max_depth,
@@ -138,6 +140,16 @@ def build_cache(settings: Settings) -> DetectionCache | None:
         )
     key = secret.get_secret_value().encode("utf-8") if secret is not None else _PROCESS_SECRET
     return DetectionCache(key, memory, shared)
+
+
+def build_placeholders(settings: Settings) -> PlaceholderIssuer | None:
+    """Placeholder mode, when ``PII_RESTORE_KEY`` is set: the numbering secret and the sealer."""
+    keys = settings.restore_keys
+    if not keys:
+        return None
+    own = settings.pii_pseudonym_key
+    secret = decode_key(own.get_secret_value()) if own else derive_key(keys[0], "pii-pseudonym-v1")
+    return PlaceholderIssuer(secret, Sealer(keys[0], keys[1:], settings.pii_restore_token_ttl_s))
 
 
 def build_recognizer(settings: Settings) -> EmbeddedRecognizer:

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redaction.errors import SettingsError
+from redaction.sealing import decode_key
 
 
 class Settings(BaseSettings):
@@ -71,6 +72,29 @@ class Settings(BaseSettings):
     @property
     def phone_regions(self) -> tuple[str, ...]:
         return tuple(r.strip().upper() for r in self.pii_phone_regions.split(",") if r.strip())
+
+    # Placeholder mode (docs/pseudonymization.md): base64 of 32 random bytes each.
+    pii_restore_key: SecretStr | None = None
+    pii_restore_keys_previous: SecretStr | None = None
+    pii_restore_token_ttl_s: float = Field(900.0, ge=1, le=7 * 24 * 3600)
+    pii_pseudonym_key: SecretStr | None = None
+
+    @field_validator("pii_restore_key", "pii_restore_keys_previous", "pii_pseudonym_key")
+    @classmethod
+    def _keys_are_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            for item in value.get_secret_value().split(","):
+                decode_key(item)
+        return value
+
+    @property
+    def restore_keys(self) -> tuple[bytes, ...]:
+        """The current restore key first, then the previous ones; empty when unset."""
+        if self.pii_restore_key is None:
+            return ()
+        previous = self.pii_restore_keys_previous
+        items = previous.get_secret_value().split(",") if previous is not None else []
+        return tuple(decode_key(item) for item in [self.pii_restore_key.get_secret_value(), *items])
 
 
 def load_settings() -> Settings:

@@ -1,0 +1,177 @@
+"""Putting the originals back: placeholders in a model's answer replaced from a restore token.
+
+``restore_body`` walks an OpenAI response (Chat Completions ``choices[].message``, legacy
+``choices[].text``, Responses API ``output[]`` items, streaming chunks and events): every string
+except structural keys and binary payloads. Tool-call ``arguments`` are decoded, restored and
+re-encoded, so they stay valid JSON whatever the originals contain. Placeholders the model
+altered (``<person_1>``, ``Person_1``, ``<Person 1>``) are found by the tolerant pattern of
+``pseudonyms``; placeholders not in the token are left as they are.
+
+Also the ``/restore`` request: parsing and validation, with errors that never echo values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from redaction.body import BINARY_KEYS, STRUCTURAL_KEYS
+from redaction.decoding import InputLimits, check_shape, decode_json
+from redaction.errors import InvalidRequestError, PayloadTooLargeError
+from redaction.models import RestoreRequest
+from redaction.pseudonyms import (
+    PlaceholderKey,
+    match_key,
+    parse_placeholder,
+    placeholder_pattern,
+)
+
+SKIPPED_KEYS = STRUCTURAL_KEYS | BINARY_KEYS
+JSON_KEYS = frozenset({"arguments"})
+# What the tolerant pattern allows around a label: bracket, spaces, separator, digits, bracket.
+_MAX_EXTRA_CHARS = 1 + 2 + 2 + 1 + 2 + 9 + 2 + 1
+
+
+class Placeholders:
+    """The placeholders of one restore token, and the pattern that finds them in any spelling."""
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        self.originals: dict[PlaceholderKey, str] = {}
+        labels: set[str] = set()
+        for placeholder, original in mapping.items():
+            key = parse_placeholder(placeholder)
+            if key is not None:
+                self.originals[key] = original
+                labels.add(key[0])
+        self.pattern = placeholder_pattern(labels)
+        self.max_length = max((len(label) for label in labels), default=0) + _MAX_EXTRA_CHARS
+
+    def original(self, match: Any) -> str | None:
+        return self.originals.get(match_key(match))
+
+
+Escape = Callable[[str], str]
+
+
+def json_escape(original: str) -> str:
+    """``original`` as it must appear inside a JSON string literal."""
+    return json.dumps(original, ensure_ascii=False)[1:-1]
+
+
+def restore_span(
+    text: str, placeholders: Placeholders, start: int, end: int, escape: Escape | None = None
+) -> tuple[str, int]:
+    """``text[start:end]`` restored (characters before ``start`` are context only), and the
+    number of placeholders replaced."""
+    pieces: list[str] = []
+    position = start
+    replaced = 0
+    for match in placeholders.pattern.finditer(text, start, end):
+        original = placeholders.original(match)
+        if original is None:
+            continue
+        pieces.append(text[position : match.start()])
+        pieces.append(escape(original) if escape else original)
+        position = match.end()
+        replaced += 1
+    pieces.append(text[position:end])
+    return "".join(pieces), replaced
+
+
+def restore_text(text: str, placeholders: Placeholders) -> tuple[str, int]:
+    """``text`` with every known placeholder replaced by its original; a string that held JSON
+    still holds JSON afterwards."""
+    restored, replaced = restore_span(text, placeholders, 0, len(text))
+    if replaced and _is_json(text) and not _is_json(restored):
+        return _restore_json(text, placeholders)
+    return restored, replaced
+
+
+def restore_body(body: Any, placeholders: Placeholders) -> tuple[Any, int]:
+    """A copy of ``body`` with placeholders restored in every content string."""
+    return _restore_value(body, placeholders, None)
+
+
+def _restore_value(value: Any, placeholders: Placeholders, key: str | None) -> tuple[Any, int]:
+    if isinstance(value, str):
+        if key in JSON_KEYS and _is_json(value):
+            return _restore_json(value, placeholders)
+        return restore_text(value, placeholders)
+    if isinstance(value, dict):
+        result: dict[str, Any] = {}
+        total = 0
+        for name, item in value.items():
+            if name in SKIPPED_KEYS:
+                result[name] = item
+                continue
+            result[name], replaced = _restore_value(item, placeholders, name)
+            total += replaced
+        return result, total
+    if isinstance(value, list):
+        items = [_restore_value(item, placeholders, key) for item in value]
+        return [item for item, _ in items], sum(replaced for _, replaced in items)
+    return value, 0
+
+
+def _restore_json(encoded: str, placeholders: Placeholders) -> tuple[str, int]:
+    decoded, replaced = _restore_decoded(json.loads(encoded), placeholders)
+    return (json.dumps(decoded, ensure_ascii=False), replaced) if replaced else (encoded, 0)
+
+
+def _restore_decoded(value: Any, placeholders: Placeholders) -> tuple[Any, int]:
+    """Inside decoded JSON every string is content, keys included."""
+    if isinstance(value, str):
+        return restore_span(value, placeholders, 0, len(value))
+    if isinstance(value, dict):
+        total = 0
+        result: dict[str, Any] = {}
+        for name, item in value.items():
+            new_name, renamed = restore_span(name, placeholders, 0, len(name))
+            result[new_name], replaced = _restore_decoded(item, placeholders)
+            total += renamed + replaced
+        return result, total
+    if isinstance(value, list):
+        items = [_restore_decoded(item, placeholders) for item in value]
+        return [item for item, _ in items], sum(replaced for _, replaced in items)
+    return value, 0
+
+
+def _is_json(text: str) -> bool:
+    if text.lstrip()[:1] not in ("{", "["):
+        return False
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def parse_restore_request(raw: bytes, limits: InputLimits) -> RestoreRequest:
+    """A validated ``RestoreRequest``; refusals name fields, never values."""
+    if len(raw) > limits.max_body_bytes:
+        raise PayloadTooLargeError(
+            f"the body is larger than {limits.max_body_bytes} bytes",
+            [{"field": "body", "limit_bytes": limits.max_body_bytes}],
+        )
+    document = decode_json(raw)
+    if not isinstance(document, dict):
+        raise InvalidRequestError("the body must be a JSON object", [{"field": "$"}])
+    check_shape(document, limits)
+    try:
+        return RestoreRequest.model_validate(document)
+    except ValidationError as error:
+        details = [
+            {"field": _location(item["loc"]), "problem": item["msg"], "type": item["type"]}
+            for item in error.errors(include_input=False, include_url=False, include_context=False)
+        ]
+        fields = ", ".join(sorted({d["field"] for d in details}))
+        raise InvalidRequestError(f"invalid request: {fields}", details) from None
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    known = {"body", "restore_token", "config", "correlation_id", "subscription_id"}
+    parts = [str(p) if isinstance(p, int) or p in known else "(key)" for p in loc]
+    return ".".join(parts) or "$"
