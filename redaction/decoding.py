@@ -16,9 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from redaction.categories import ALL_CATEGORIES, unknown_categories
 from redaction.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from redaction.models import RedactRequest
+from redaction.policy import check_config
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _JSON_TYPES = re.compile(r"^(application/(?:[\w.+-]+\+)?json|text/json)$")
@@ -143,21 +143,7 @@ def validate_request(document: dict[str, Any]) -> RedactRequest:
         ]
         fields = ", ".join(sorted({d["field"] for d in details}))
         raise InvalidRequestError(f"invalid request: {fields}", details) from None
-    unknown = unknown_categories(request.config.excluded_categories)
-    if unknown:
-        positions = [
-            i for i, name in enumerate(request.config.excluded_categories) if name in unknown
-        ]
-        raise InvalidRequestError(
-            "config.excluded_categories holds names that are not PII categories",
-            [
-                {
-                    "field": "config.excluded_categories",
-                    "positions": positions,
-                    "valid": sorted(ALL_CATEGORIES),
-                }
-            ],
-        )
+    check_config(request.config)
     return request
 
 

@@ -15,6 +15,28 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 DEFAULT_SCAN_ROLES = ("user", "assistant", "tool")
 
+# Tenant policy (docs/policy.md): names, patterns and values, bounded so compiling stays cheap.
+PolicyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+CategoryName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]{0,63}$")]
+PatternText = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+AllowedValue = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+ContextWord = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Score = Annotated[float, Field(ge=0, le=1)]
+ValidatorKind = Literal["luhn", "iban", "mod97", "mod11", "mod11_10", "mod37_2", "verhoeff", "damm"]
+
+
+class CustomPattern(BaseModel):
+    """A tenant's own identifier: a regular expression (RE2 syntax) and what its matches are."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: PolicyName
+    pattern: PatternText
+    category: CategoryName
+    score: Score = 0.8
+    context: list[ContextWord] = Field(default_factory=list, max_length=32)
+    validator: ValidatorKind | None = None
+
 
 class RedactConfig(BaseModel):
     """Per-request settings APIM passes from the tenant's configuration."""
@@ -30,6 +52,14 @@ class RedactConfig(BaseModel):
     redaction_character: str = Field(default="#", min_length=1, max_length=1)
     mask_style: Literal["character", "placeholder"] = "character"
     conversation_id: Identifier | None = None
+    allow_list: list[AllowedValue] = Field(default_factory=list, max_length=10_000)
+    allow_list_case_sensitive: bool = True
+    allow_patterns: list[PatternText] = Field(default_factory=list, max_length=50)
+    custom_patterns: list[CustomPattern] = Field(default_factory=list, max_length=100)
+    min_confidence: Score = 0.0
+    category_thresholds: dict[CategoryName, Score] = Field(default_factory=dict, max_length=256)
+    categories: list[Category] | None = Field(default=None, min_length=1, max_length=256)
+    policy: PolicyName | None = None
 
 
 class RedactRequest(BaseModel):

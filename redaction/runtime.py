@@ -22,6 +22,7 @@ from redaction.detector import Detector
 from redaction.embedded import EmbeddedRecognizer
 from redaction.language_client import LanguageClient
 from redaction.local_detector import EmbeddedDetector
+from redaction.policy import PolicyBook, ScanLimits, load_named_policies
 from redaction.pseudonyms import PlaceholderIssuer
 from redaction.redis_cache import RedisTier
 from redaction.retry import RetryPolicy
@@ -89,6 +90,7 @@ async def shutdown() -> None:
 
 
 def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtime:
+    policies = build_policies(settings)  # first: a bad policy stops start-up before any I/O
     session = None
     detector: Detector
     if settings.detector_kind == "azure":
@@ -112,13 +114,23 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         packing=settings.pii_packing_enabled,
         domain=settings.language_domain,
     )
-    service = RedactionService(scanner, build_placeholders(settings))
+    service = RedactionService(scanner, build_placeholders(settings), policies=policies)
     input_limits = InputLimits(
         max_body_bytes=settings.pii_max_body_bytes,
         max_depth=settings.pii_max_depth,
         max_strings=settings.pii_max_strings,
     )
     return Runtime(settings, service, input_limits, session, loop, cache)
+
+
+def build_policies(settings: Settings) -> PolicyBook:
+    """Named policies, read and compiled once; a bad one raises ``SettingsError`` naming it."""
+    named = load_named_policies(settings.pii_policies, settings.pii_policies_file)
+    limits = ScanLimits(
+        per_text_s=settings.pii_policy_text_timeout_ms / 1000,
+        per_request_s=settings.pii_policy_request_budget_ms / 1000,
+    )
+    return PolicyBook(named, settings.pii_policy_cache_size, limits)
 
 
 def build_cache(settings: Settings) -> DetectionCache | None:

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         items = previous.get_secret_value().split(",") if previous is not None else []
         return tuple(decode_key(item) for item in [self.pii_restore_key.get_secret_value(), *items])
 
+    # Tenant policies (docs/policy.md): named policies as a JSON object, inline and/or in a file.
+    pii_policies: str | None = None
+    pii_policies_file: str | None = None
+    pii_policy_cache_size: int = Field(256, ge=1, le=100_000)
+    pii_policy_text_timeout_ms: float = Field(100.0, gt=0, le=60_000)
+    pii_policy_request_budget_ms: float = Field(1000.0, gt=0, le=230_000)
+
 
 def load_settings() -> Settings:
     """Reads the environment; a bad value raises ``SettingsError`` naming the setting only."""
