@@ -23,8 +23,9 @@ from typing import Protocol
 from redaction.entities import Entity
 
 # Python objects per entry beyond key and value bytes: the OrderedDict slot and node, the entry
-# tuple, the expiry float and both bytes headers (measured on CPython 3.11, rounded up).
-ENTRY_OVERHEAD_BYTES = 288
+# tuple, the expiry float and both bytes headers (tracemalloc, CPython 3.11, rounded up; see
+# the memory run of bench/conversations.py).
+ENTRY_OVERHEAD_BYTES = 360
 
 
 @dataclass(frozen=True, slots=True)
