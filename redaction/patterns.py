@@ -87,7 +87,7 @@ _MATCHES = 32
 _TRIES = 3
 _GROWTH = 10.0
 _SLACK_S = 0.002
-_LITERAL_RUN = re.compile(r"(?<!\\)[A-Za-z0-9]{1,16}")
+_LITERAL_RUN = re.compile(r"(?<!\\)[^\\.^$*+?()\[\]{}|\s]{1,16}")
 
 
 def scans_ahead(compiled: Any, pattern: str, clock: Clock = time.perf_counter) -> bool:

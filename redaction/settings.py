@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redaction.errors import SettingsError
+from redaction.policy import PolicyBook, load_named_policies
 from redaction.sealing import decode_key
 
 
@@ -102,6 +103,15 @@ class Settings(BaseSettings):
     pii_policy_cache_size: int = Field(256, ge=1, le=100_000)
     pii_policy_text_timeout_ms: float = Field(100.0, gt=0, le=60_000)
     pii_policy_request_budget_ms: float = Field(1000.0, gt=0, le=230_000)
+
+    @model_validator(mode="after")
+    def _policies_compile(self) -> Settings:
+        """A bad named policy stops start-up; the message names the policy, never a pattern."""
+        try:
+            PolicyBook(load_named_policies(self.pii_policies, self.pii_policies_file))
+        except SettingsError as error:
+            raise ValueError(str(error).removeprefix("invalid settings: ")) from None
+        return self
 
 
 def load_settings() -> Settings:
