@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from redaction import __version__, runtime
+from redaction import __version__, runtime, telemetry
 from redaction.deadline import Deadline
 from redaction.decoding import check_headers, parse_request
 from redaction.detector import DetectionContext
@@ -49,16 +49,39 @@ async def redact(body: bytes, headers: Mapping[str, str]) -> Answer:
         deadline = Deadline.after(state.settings.pii_deadline_s)
         check_headers(headers, len(body), state.input_limits)
         request = parse_request(body, state.input_limits)
-        tenant = request.config.subscription_id or _header(headers, "x-tenant-id")
-        response = await state.service.redact(request, deadline, tenant)
     except RequestError as error:
+        _record_refusal(error)
         return _error_answer(error.status, error.code, error.message, error.details)
     except SettingsError as error:
+        return _error_answer(503, "ServiceMisconfigured", str(error), [])
+    tenant = request.config.subscription_id or _header(headers, "x-tenant-id")
+    try:
+        response = await state.service.redact(request, deadline, tenant)
+    except RequestError as error:  # the service records its own refusals (413 before any call)
+        return _error_answer(error.status, error.code, error.message, error.details)
+    except SettingsError as error:  # e.g. mask_style placeholder without PII_RESTORE_KEY
         return _error_answer(503, "ServiceMisconfigured", str(error), [])
     except Exception as error:  # noqa: BLE001 - answer JSON; never echo anything
         logger.error("pii-internal-error", extra={"pii-error-type": type(error).__name__})
         return _error_answer(500, "InternalError", "the service failed unexpectedly", [])
     return Answer(200 if response.status != "error" else 503, _response_payload(response))
+
+
+def _record_refusal(error: RequestError) -> None:
+    """A request refused before any work still shows in the failure-rate query."""
+    reasons = {413: "payload-too-large", 415: "unsupported-media-type"}
+    telemetry.emit(
+        "pii-anonymization",
+        logging.ERROR,
+        {
+            "pii-outcome": "error",
+            "pii-redaction-succeeded": False,
+            "pii-coverage-full": False,
+            "pii-http-status": error.status,
+            "pii-failure-reason": reasons.get(error.status, "invalid-request"),
+            "pii-failure-detail": error.code,
+        },
+    )
 
 
 async def restore(body: bytes, headers: Mapping[str, str]) -> Answer:
