@@ -39,7 +39,11 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
     def body(self) -> bytes:
-        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """UTF-8 JSON; escaped ASCII if some string still cannot be encoded (never a 500)."""
+        try:
+            return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError:
+            return json.dumps(self.payload, separators=(",", ":")).encode()
 
 
 async def redact(body: bytes, headers: Mapping[str, str]) -> Answer:

@@ -7,8 +7,8 @@ else in the body changes: values, types and key order are kept.
 
 from __future__ import annotations
 
-import copy
 import json
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -71,23 +71,89 @@ def find_texts(body: Mapping[str, Any], scan_roles: Collection[str]) -> list[Tex
 def replace_texts(
     body: Mapping[str, Any], fields: Sequence[TextField], texts: Sequence[str]
 ) -> Any:
-    """A copy of ``body`` with ``fields[i]`` replaced by ``texts[i]`` wherever they differ."""
-    result = copy.deepcopy(dict(body))
-    outer: dict[Path, list[tuple[Path, str]]] = {}
+    """A copy of ``body`` with ``fields[i]`` replaced by ``texts[i]`` wherever they differ.
+
+    Only the containers on the way to a changed string are copied; the input is never changed.
+    """
+    root = _CopyOnWrite(body)
+    inner_changes: dict[Path, list[tuple[Path, str]]] = {}
     for field, text in zip(fields, texts, strict=True):
         if text == field.text:
             continue
         if field.inner is None:
-            _set(result, field.path, text)
+            root.set(field.path, text)
         else:
-            outer.setdefault(field.path, []).append((field.inner, text))
-    for path, changes in outer.items():
-        encoded = _get(result, path)
-        decoded = json.loads(encoded)
+            inner_changes.setdefault(field.path, []).append((field.inner, text))
+    for path, changes in inner_changes.items():
+        decoded = _CopyOnWrite(strict_json_loads(_get(body, path)))
         for inner, text in changes:
-            decoded = _set(decoded, inner, text)
-        _set(result, path, json.dumps(decoded, ensure_ascii=False))
+            decoded.set(inner, text)
+        root.set(path, json.dumps(decoded.value, ensure_ascii=False))
+    return root.value
+
+
+class _CopyOnWrite:
+    """A JSON value whose containers are copied the first time something below them changes."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._copied: dict[Path, Any] = {}
+
+    def set(self, path: Path, item: Any) -> None:
+        if not path:
+            self.value = item
+            return
+        self._container(path[:-1])[path[-1]] = item
+
+    def _container(self, path: Path) -> Any:
+        if path in self._copied:
+            return self._copied[path]
+        if path:
+            parent = self._container(path[:-1])
+            clone = _shallow_copy(parent[path[-1]])
+            parent[path[-1]] = clone
+        else:
+            clone = self.value = _shallow_copy(self.value)
+        self._copied[path] = clone
+        return clone
+
+
+def _shallow_copy(container: Any) -> Any:
+    return dict(container) if isinstance(container, Mapping) else list(container)
+
+
+def strict_json_loads(encoded: str) -> Any:
+    """JSON as the request decoder reads it: no duplicate keys, no NaN/Infinity, no lone
+    surrogates. Anything else is not treated as JSON (its text is then scanned as a whole)."""
+    value = json.loads(encoded, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+    if _LONE_SURROGATE.search(encoded) and _has_lone_surrogate(value):
+        raise ValueError("a string holds an unpaired surrogate")
+    return value
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
     return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_SURROGATE_CHAR = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE_CHAR.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 def _effective_roles(scan_roles: Collection[str]) -> frozenset[str]:
@@ -158,7 +224,7 @@ def _walk_arguments(function: Mapping[str, Any], path: Path) -> Iterator[TextFie
 def _walk_json_string(encoded: str, path: Path) -> Iterator[TextField]:
     """Strings inside a JSON-encoded string; the whole string as text when it is not JSON."""
     try:
-        found = list(_json_strings(json.loads(encoded), ()))
+        found = list(_json_strings(strict_json_loads(encoded), ()))
     except (ValueError, RecursionError):
         yield from _strings(encoded, path)
         return

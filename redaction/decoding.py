@@ -108,27 +108,27 @@ def _json_problem(error: ValueError) -> str:
 
 
 def check_shape(document: Any, limits: InputLimits) -> None:
-    """Nesting depth, string count and well-formed Unicode, in one iterative walk."""
+    """Nesting depth, value count and well-formed Unicode, in one iterative walk."""
     stack: list[tuple[Any, int]] = [(document, 1)]
-    strings = 0
+    values = 0
     while stack:
         value, depth = stack.pop()
+        values += 1
         if depth > limits.max_depth:
             raise InvalidRequestError(f"the JSON nests deeper than {limits.max_depth} levels")
         if isinstance(value, str):
-            strings += 1
             if _LONE_SURROGATE.search(value):
                 raise InvalidRequestError("a string holds an unpaired UTF-16 surrogate")
         elif isinstance(value, dict):
-            strings += len(value)
+            values += len(value)
             stack.extend((item, depth + 1) for item in value.values())
             if any(_LONE_SURROGATE.search(key) for key in value):
                 raise InvalidRequestError("a key holds an unpaired UTF-16 surrogate")
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
-        if strings > limits.max_strings:
+        if values > limits.max_strings:
             raise PayloadTooLargeError(
-                f"the body holds more than {limits.max_strings} strings and keys",
+                f"the body holds more than {limits.max_strings} JSON values and keys",
                 [{"field": "body", "limit": limits.max_strings}],
             )
 

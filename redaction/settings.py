@@ -38,7 +38,7 @@ class Settings(BaseSettings):
 
     pii_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     pii_max_depth: int = Field(64, ge=4, le=1000)
-    pii_max_strings: int = Field(100_000, ge=1, le=10_000_000)
+    pii_max_strings: int = Field(1_000_000, ge=1, le=10_000_000)
 
     pii_min_score: float = Field(0.5, ge=0, le=1)
     pii_phone_regions: str = "US,GB,DE,FR,ES,IT,NL,CA,AU,IN"

@@ -126,3 +126,22 @@ def test_token_arrays_are_not_text() -> None:
 def test_pointer_escapes() -> None:
     body = {"a/b": {"c~d": "x"}}
     assert _pointers(body) == ["/a~1b/c~0d"]
+
+
+def test_arguments_json_is_read_with_the_request_decoders_rules() -> None:
+    for arguments in ('{"a": "x", "a": "y"}', '{"a": NaN}', '{"a": "\\ud800"}'):
+        body = {
+            "messages": [
+                {"role": "assistant", "tool_calls": [{"function": {"arguments": arguments}}]}
+            ]
+        }
+        assert [(f.inner, f.text) for f in find_texts(body, ROLES)] == [(None, arguments)]
+
+
+def test_rebuilding_copies_only_the_changed_branches() -> None:
+    untouched = {"big": list(range(10))}
+    body = {"messages": [{"role": "user", "content": "abc"}], "other": untouched}
+    rebuilt = replace_texts(body, find_texts(body, ROLES), ["###"])
+    assert rebuilt["other"] is untouched
+    assert rebuilt["messages"] is not body["messages"]
+    assert body["messages"][0]["content"] == "abc"

@@ -72,6 +72,7 @@ def served() -> Iterator[Served]:
     env.update(
         PII_DETECTOR="local",
         PII_MAX_BODY_BYTES=str(MAX_BODY_BYTES),
+        PII_MAX_STRINGS="100000",
         REDACTION_API_KEY="",
         APPLICATIONINSIGHTS_CONNECTION_STRING="",
     )
@@ -290,11 +291,6 @@ def tool_call_request(arguments: str) -> bytes:
     return request({"messages": [{"role": "assistant", "content": None, "tool_calls": [call]}]})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="redaction/body.py parses tool-call arguments with plain json.loads: the scanner sees "
-    "only the last of duplicate keys, while the model receives the arguments string verbatim",
-)
 async def test_duplicate_keys_in_tool_call_arguments_do_not_hide_text(
     served: Served, session: aiohttp.ClientSession
 ) -> None:
@@ -306,11 +302,6 @@ async def test_duplicate_keys_in_tool_call_arguments_do_not_hide_text(
     assert secret not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="redaction/body.py decodes a \\ud800 escape inside tool-call arguments into a lone "
-    "surrogate and re-encodes it raw; api.Answer.body() then fails outside the handler's try",
-)
 async def test_escaped_lone_surrogate_in_tool_call_arguments_is_not_a_500(
     served: Served, session: aiohttp.ClientSession
 ) -> None:
