@@ -17,7 +17,6 @@ from azure.functions.decorators.http import HttpTrigger
 
 from redaction import runtime
 from redaction.api import Answer
-from redaction.decoding import InputLimits
 from redaction.settings import Settings
 
 Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
@@ -43,7 +42,9 @@ def build_app(functions: func.FunctionApp, settings: Settings) -> web.Applicatio
         needs_key = key is not None and str(trigger.auth_level).upper().endswith(
             ("FUNCTION", "ADMIN")
         )
-        handler = _dispatch(function.get_user_function(), key if needs_key else None)
+        handler = _dispatch(
+            function.get_user_function(), key if needs_key else None, settings.pii_max_body_bytes
+        )
         for method in trigger.methods or ():
             app.router.add_route(str(getattr(method, "value", method)), route, handler)
     app.on_cleanup.append(_close_runtime)
@@ -57,15 +58,14 @@ def registered_functions(functions: func.FunctionApp) -> tuple[func.Function, ..
 
 
 def _dispatch(
-    user_function: Handler, key: str | None
+    user_function: Handler, key: str | None, max_body_bytes: int
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         if key is not None and not _key_matches(request, key):
             return _answer(
                 Answer(401, _error("Unauthorized", "a valid x-functions-key is required"))
             )
-        limits = runtime.get_runtime().input_limits
-        if _too_large(request, limits):
+        if _too_large(request, max_body_bytes):
             return _answer(Answer(413, _error("PayloadTooLarge", "the body is too large")))
         try:
             body = await request.read() if request.can_read_body else b""
@@ -82,8 +82,8 @@ def _key_matches(request: web.Request, key: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), key.encode("utf-8"))
 
 
-def _too_large(request: web.Request, limits: InputLimits) -> bool:
-    return request.content_length is not None and request.content_length > limits.max_body_bytes
+def _too_large(request: web.Request, max_body_bytes: int) -> bool:
+    return request.content_length is not None and request.content_length > max_body_bytes
 
 
 def _to_function_request(request: web.Request, body: bytes) -> func.HttpRequest:
