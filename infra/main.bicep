@@ -44,17 +44,60 @@ param apimResourceGroupName string = resourceGroup().name
 
 param tags object = {}
 
+@description('Restore-token key for placeholder mode: 32 random bytes, base64 (openssl rand -base64 32). Empty: placeholder mode is off. Stored in Key Vault; the app setting is a Key Vault reference.')
+@secure()
+param restoreKey string = ''
+
+@description('HMAC secret of the detection cache keys, shared by every instance (openssl rand -base64 32). Empty: a random secret per instance.')
+@secure()
+param cacheSecret string = ''
+
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, baseName))
 var functionAppName = 'func-${baseName}-${token}'
 var storageAccountName = take('st${baseName}${token}', 24)
 var languageAccountName = 'lang-${baseName}-${token}'
 var deploymentContainerName = 'app-package-${take(token, 8)}'
+var keyVaultName = take('kv-${baseName}-${token}', 24)
 
 // Built-in role definition ids.
 var roles = {
   cognitiveServicesUser: 'a97b65f3-24c7-4388-baec-2e87135dc908'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
 }
+
+// Secrets the function reads through Key Vault references (its identity has Key Vault Secrets User).
+resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: keyVaultName
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    enablePurgeProtection: true
+  }
+
+  resource restoreKeySecret 'secrets' = if (!empty(restoreKey)) {
+    name: 'pii-restore-key'
+    properties: { value: restoreKey }
+  }
+
+  resource cacheSecretSecret 'secrets' = if (!empty(cacheSecret)) {
+    name: 'pii-cache-secret'
+    properties: { value: cacheSecret }
+  }
+}
+
+var secretSettings = union(
+  empty(restoreKey) ? {} : {
+    PII_RESTORE_KEY: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=pii-restore-key)'
+  },
+  empty(cacheSecret) ? {} : {
+    PII_CACHE_SECRET: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=pii-cache-secret)'
+  }
+)
 
 resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: 'log-${baseName}-${token}'
@@ -171,7 +214,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // Flex Consumption sets the runtime in functionAppConfig: no FUNCTIONS_WORKER_RUNTIME here.
   resource appSettings 'config' = {
     name: 'appsettings'
-    properties: {
+    properties: union(secretSettings, {
       AzureWebJobsStorage__accountName: storage.name
       AzureWebJobsStorage__credential: 'managedidentity'
       APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
@@ -185,7 +228,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       PII_MAX_BATCHES: '15'
       PII_ATTEMPT_TIMEOUT_S: '10'
       PII_DEADLINE_S: string(piiDeadlineSeconds)
-    }
+    })
   }
 }
 
@@ -206,6 +249,17 @@ resource storageOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Key Vault references resolve with the function's identity.
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault.id, functionApp.id, roles.keyVaultSecretsUser)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
     principalId: functionApp.identity.principalId
     principalType: 'ServicePrincipal'
   }

@@ -485,7 +485,6 @@ def test_the_token_and_bodies_never_reach_a_trace() -> None:
             assert variable not in traced, f"{variable} reaches a trace in {path.name}"
 
 
-@pytest.mark.xfail(strict=True, reason="infra/modules/apim.bicep deploys only pii-anonymization")
 def test_infra_deploys_the_outbound_fragment() -> None:
     text = "".join(path.read_text() for path in INFRA_FILES)
     assert "pii-deanonymization.xml" in text

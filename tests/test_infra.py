@@ -24,6 +24,7 @@ FUNCIGNORE = ROOT / ".funcignore"
 
 COGNITIVE_SERVICES_USER = "a97b65f3-24c7-4388-baec-2e87135dc908"
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 # Settings read by the Functions host, the Python worker or azure-identity, not by redaction/.
 PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName",
@@ -146,6 +147,7 @@ def test_language_resource_uses_entra_auth_only() -> None:
     [
         ("languageUser", COGNITIVE_SERVICES_USER, "language"),
         ("storageOwner", STORAGE_BLOB_DATA_OWNER, "storage"),
+        ("secretsUser", KEY_VAULT_SECRETS_USER, "keyVault"),
     ],
 )
 def test_function_identity_has_its_roles(symbol: str, role: str, scope: str) -> None:
@@ -157,6 +159,21 @@ def test_function_identity_has_its_roles(symbol: str, role: str, scope: str) -> 
     assert f"scope: {scope}\n" in assignment
     assert "principalId: functionApp.identity.principalId" in assignment
     assert "principalType: 'ServicePrincipal'" in assignment
+
+
+def test_secrets_are_key_vault_references() -> None:
+    main = MAIN.read_text()
+    for setting, secret in (
+        ("PII_RESTORE_KEY", "pii-restore-key"),
+        ("PII_CACHE_SECRET", "pii-cache-secret"),
+    ):
+        reference = re.search(rf"{setting}: '([^']+)'", main)
+        assert reference, f"{setting} is not set"
+        assert reference.group(1).startswith("@Microsoft.KeyVault(")
+        assert f"SecretName={secret})" in reference.group(1)
+        assert f"name: '{secret}'" in main
+    assert "@secure()\nparam restoreKey string" in main
+    assert "enableRbacAuthorization: true" in resource_block("keyVault")
 
 
 def test_host_storage_is_identity_based() -> None:

@@ -76,5 +76,21 @@ resource fragment 'Microsoft.ApiManagement/service/policyFragments@2022-08-01' =
   ]
 }
 
+// The outbound half for placeholder mode: calls /restore on the model's answer.
+resource outboundFragment 'Microsoft.ApiManagement/service/policyFragments@2022-08-01' = {
+  parent: apim
+  name: 'pii-deanonymization'
+  properties: {
+    description: 'Restores placeholders in the response through the PII redaction function.'
+    format: 'xml'
+    value: loadTextContent('../../apim/fragments/pii-deanonymization.xml')
+  }
+  dependsOn: [
+    functionUrl
+    functionKeyValue
+  ]
+}
+
 output fragmentId string = fragment.name
+output outboundFragmentId string = outboundFragment.name
 output backendId string = backend.name
