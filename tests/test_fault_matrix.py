@@ -24,8 +24,9 @@ from tests.conftest import EMULATOR_KEY, Emulator, ServiceFactory
 
 # Short timings so the permanent rows finish fast; deadline rows shorten the deadline further.
 MATRIX_SETTINGS: dict[str, Any] = {
-    "pii_deadline_s": 2.5,
-    "pii_attempt_timeout_s": 0.3,
+    # A healthy attempt must finish well inside the attempt timeout even on a loaded 2-core box.
+    "pii_deadline_s": 5.0,
+    "pii_attempt_timeout_s": 1.0,
     "pii_max_attempts": 3,
     "pii_backoff_base_s": 0.01,
     "pii_backoff_max_s": 0.02,
@@ -72,7 +73,7 @@ ROWS = [
     Row("504", {"kind": "status", "status": 504}, "http-504", ATTEMPTS),
     Row("401-credential", {"kind": "status", "status": 401}, "http-401", 1, recovers=False),
     Row("403-credential", {"kind": "status", "status": 403}, "http-403", 1, recovers=False),
-    Row("hang-past-attempt-timeout", {"kind": "hang", "seconds": 1.0}, "timeout", ATTEMPTS),
+    Row("hang-past-attempt-timeout", {"kind": "hang", "seconds": 2.0}, "timeout", ATTEMPTS),
     Row("hang-past-deadline", {"kind": "hang", "seconds": 3.0}, "deadline", 1, recovers=False, settings=SHORT_DEADLINE),
     Row("connection-refused", REFUSED, "connection-error", 0, recovers=False),
     Row("reset-mid-body", {"kind": "reset"}, "connection-reset", ATTEMPTS),
@@ -82,7 +83,7 @@ ROWS = [
     Row("unknown-id", {"kind": "unknown_document"}, "invalid-response", ATTEMPTS),
     Row("document-error", {"kind": "document_error"}, "document-error", 1, recovers=False, unscanned=1),
     Row("offsets-outside-text", {"kind": "bad_offsets"}, "invalid-response", ATTEMPTS, unscanned=1),
-    Row("trickle-past-attempt-timeout", {"kind": "trickle", "seconds": 2.0, "interval": 0.05}, "timeout", ATTEMPTS),
+    Row("trickle-past-attempt-timeout", {"kind": "trickle", "seconds": 3.0, "interval": 0.05}, "timeout", ATTEMPTS),
     Row("trickle-past-deadline", {"kind": "trickle", "seconds": 4.0, "interval": 0.05}, "deadline", 1, recovers=False, settings=SHORT_DEADLINE),
 ]
 # fmt: on
