@@ -24,7 +24,6 @@ from redaction.language_client import LanguageClient
 from redaction.local_detector import EmbeddedDetector
 from redaction.policy import PolicyBook, ScanLimits, load_named_policies
 from redaction.pseudonyms import PlaceholderIssuer
-from redaction.redis_cache import RedisTier
 from redaction.retry import RetryPolicy
 from redaction.scanning import Limits, Scanner
 from redaction.sealing import Sealer, decode_key, derive_key
@@ -145,6 +144,8 @@ def build_cache(settings: Settings) -> DetectionCache | None:
     if settings.redis_url is not None and secret is None:
         logger.warning("pii-cache-redis-disabled", extra={"pii-reason": "no PII_CACHE_SECRET"})
     elif settings.redis_url is not None:
+        from redaction.redis_cache import RedisTier  # only with REDIS_URL: keeps cold start lean
+
         shared = RedisTier.from_url(
             settings.redis_url.get_secret_value(),
             settings.pii_redis_timeout_s,
