@@ -18,6 +18,14 @@ PURE = [
     "redaction.models",
     "redaction.entities",
     "redaction.categories",
+    "redaction.packing",
+    "redaction.cache",
+    "redaction.policy",
+    "redaction.patterns",
+    "redaction.pseudonyms",
+    "redaction.restore",
+    "redaction.streaming",
+    "redaction.sealing",
 ]
 IO_MODULES = ["aiohttp", "azure.functions", "azure.identity", "opentelemetry", "azure.monitor"]
 
