@@ -56,6 +56,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     mode = telemetry.configure_telemetry()  # once, before the app is imported, as the worker does
+    if mode == "off":
+        telemetry.log_to_console()
     sys.path.insert(0, str(Path.cwd()))
     import function_app
 

@@ -110,6 +110,23 @@ def configure_telemetry(env: Mapping[str, str] | None = None) -> Mode:
     return _mode
 
 
+class ConsoleFormatter(logging.Formatter):
+    """``time level name {dimensions}``: the same records Application Insights gets, on stderr."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        dimensions = {k: v for k, v in vars(record).items() if k.startswith("pii-")}
+        stamp = self.formatTime(record, "%H:%M:%S")
+        return f"{stamp} {record.levelname:<7} {record.getMessage()} {json.dumps(dimensions)}"
+
+
+def log_to_console() -> None:
+    """Under ``serve`` without a connection string: print the traces, so a local run shows them."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(ConsoleFormatter())
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
 def telemetry_mode() -> Mode | None:
     """What ``configure_telemetry`` decided, or None before it ran."""
     return _mode

@@ -581,3 +581,11 @@ async def test_serve_names_unmatched_paths_without_repeating_them(
     assert request.attributes is not None
     assert request.attributes["http.response.status_code"] == 404
     assert "alice" not in json.dumps(dict(request.attributes))
+
+
+def test_console_lines_carry_the_dimensions() -> None:
+    record = logging.LogRecord("pii_redaction", logging.INFO, "f", 1, "pii-inbound", None, None)
+    record.__dict__.update({"pii-attempt": 2, "pii-outcome": "ok", "unrelated": "x"})
+    line = telemetry.ConsoleFormatter().format(record)
+    assert line.endswith('pii-inbound {"pii-attempt": 2, "pii-outcome": "ok"}')
+    assert "INFO" in line
