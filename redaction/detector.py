@@ -17,6 +17,7 @@ class AttemptStats:
     attempts: int = 0
     retries: int = 0
     throttled: int = 0
+    hedges: int = 0  # duplicate calls sent by hedging (redaction/hedging.py)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class DetectionContext:
     correlation_id: str | None = None
     tenant_id: str | None = None
     stats: AttemptStats = field(default_factory=AttemptStats)
+    hedge: bool = False  # this call duplicates a slow one (telemetry marks its attempts)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class Diagnostics(BaseModel):
     batches: int = 0
     attempts: int = 0
     retries: int = 0
+    hedges: int = 0
     characters: int = 0
     duration_ms: float = 0.0
     detector: str = ""

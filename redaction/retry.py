@@ -84,6 +84,14 @@ def _ignore(_number: int, _error: DetectorError | None, _wait: float | None) -> 
     return None
 
 
+def _cancellation(deadline: Deadline) -> DetectorError:
+    """Why a running attempt was cancelled: the deadline, or a caller that no longer needs its
+    answer (the other call of a hedged batch answered first)."""
+    if deadline.expired:
+        return DeadlineError("the attempt was cancelled at the deadline")
+    return DetectorError("cancelled", "the attempt was cancelled before the deadline")
+
+
 async def run_with_retry(
     attempt: Attempt[T],
     policy: RetryPolicy,
@@ -104,7 +112,7 @@ async def run_with_retry(
         try:
             result = await attempt(policy.attempt_timeout(deadline), number)
         except asyncio.CancelledError:
-            observe(number, DeadlineError("the attempt was cancelled at the deadline"), None)
+            observe(number, _cancellation(deadline), None)
             raise
         except DetectorError as error:
             planned = None if deadline.expired else policy.wait_before_retry(error, number, rng)

@@ -20,6 +20,7 @@ from redaction.credentials import ApiKeyAuth, Auth, TokenAuth, default_credentia
 from redaction.decoding import InputLimits
 from redaction.detector import Detector
 from redaction.embedded import EmbeddedRecognizer
+from redaction.hedging import DEFAULT_WINDOW, HedgeBudget, HedgedDetector, LatencyTracker
 from redaction.language_client import LanguageClient
 from redaction.local_detector import EmbeddedDetector
 from redaction.policy import PolicyBook, ScanLimits, load_named_policies
@@ -92,9 +93,12 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
     policies = build_policies(settings)  # first: a bad policy stops start-up before any I/O
     session = None
     detector: Detector
+    gate = asyncio.Semaphore(settings.pii_instance_concurrency)
     if settings.detector_kind == "azure":
         session = aiohttp.ClientSession()
         detector = build_azure_detector(settings, session)
+        if settings.pii_hedge_enabled:
+            detector = build_hedging(settings, detector, gate)
     else:
         detector = EmbeddedDetector(build_recognizer(settings))
     limits = Limits(
@@ -103,7 +107,6 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         max_batches=settings.pii_max_batches,
         batch_concurrency=settings.pii_batch_concurrency,
     )
-    gate = asyncio.Semaphore(settings.pii_instance_concurrency)
     cache = build_cache(settings)
     scanner = Scanner(
         detector,
@@ -120,6 +123,15 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         max_strings=settings.pii_max_strings,
     )
     return Runtime(settings, service, input_limits, session, loop, cache)
+
+
+def build_hedging(
+    settings: Settings, detector: Detector, gate: asyncio.Semaphore
+) -> HedgedDetector:
+    """Hedging around the Azure detector: one latency window per process, sharing the gate."""
+    window = max(DEFAULT_WINDOW, settings.pii_hedge_min_samples)
+    tracker = LatencyTracker(settings.pii_hedge_quantile, settings.pii_hedge_min_samples, window)
+    return HedgedDetector(detector, tracker, HedgeBudget(settings.pii_hedge_max_ratio), gate)
 
 
 def build_policies(settings: Settings) -> PolicyBook:

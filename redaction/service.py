@@ -136,6 +136,7 @@ def _describe(
     diagnostics.batches = report.batches
     diagnostics.attempts = report.stats.attempts
     diagnostics.retries = report.stats.retries
+    diagnostics.hedges = report.stats.hedges
     diagnostics.characters = report.characters
     diagnostics.unscanned_paths = [fields[index].pointer for index in sorted(report.unscanned)]
     diagnostics.failure_reason = report.failure_reason
@@ -180,6 +181,7 @@ def _finish(
         "pii-batch-count": diagnostics.batches,
         "pii-attempt-count": diagnostics.attempts,
         "pii-retry-count": diagnostics.retries,
+        "pii-hedge-count": diagnostics.hedges or None,
         "pii-duration-ms": diagnostics.duration_ms,
         "pii-detector": diagnostics.detector,
         "pii-failure-reason": reason,

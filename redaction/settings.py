@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     pii_redis_timeout_s: float = Field(0.05, gt=0, le=5)
     pii_packing_enabled: bool = True
 
+    # Hedging (docs/cost.md#hedging): a duplicate of a batch that runs past the observed quantile.
+    pii_hedge_enabled: bool = False
+    pii_hedge_quantile: float = Field(0.95, ge=0.5, le=0.999)
+    pii_hedge_min_samples: int = Field(100, ge=10, le=100_000)
+    pii_hedge_max_ratio: float = Field(0.1, gt=0, le=1)
+
     @field_validator("language_endpoint")
     @classmethod
     def _endpoint_is_https_url(cls, value: str | None) -> str | None:

@@ -26,6 +26,7 @@ PURE = [
     "redaction.restore",
     "redaction.streaming",
     "redaction.sealing",
+    "redaction.hedging",
 ]
 IO_MODULES = ["aiohttp", "azure.functions", "azure.identity", "opentelemetry", "azure.monitor"]
 
