@@ -47,7 +47,7 @@ class Tally:
     def add(self, seconds: float, outcome: str) -> None:
         self.latencies.append(seconds)
         self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
-        if outcome == "partial":
+        if outcome.startswith("partial"):
             self.partial += 1
         elif outcome != "ok":
             self.errors += 1
@@ -122,6 +122,8 @@ async def client(
                 outcome = (
                     result.get("status", "?") if response.status == 200 else str(response.status)
                 )
+                if outcome == "partial":  # keep the reason: a partial is worth explaining
+                    outcome = f"partial: {result['diagnostics'].get('failure_reason')}"
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             outcome = type(error).__name__
         tally.add(time.monotonic() - started, outcome)
