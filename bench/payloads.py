@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 from bench.conversations import (  # noqa: E402
     EMULATOR_KEY,
+    direct_call_ms,
     emulator_process,
     percentile,
     round_trip_ms,
@@ -89,26 +90,8 @@ async def measure(
 
 async def direct_batch_ms(emulator_url: str, size: int, samples: int = 20) -> float:
     """One emulator call with one batch of five ``size``-character documents, straight."""
-    import aiohttp
-
     messages = payload(1, 0, size)["body"]["messages"]
-    documents = [
-        {"id": str(i), "language": "en", "text": m["content"]} for i, m in enumerate(messages)
-    ]
-    body = {"kind": "PiiEntityRecognition", "analysisInput": {"documents": documents}}
-    times = []
-    async with aiohttp.ClientSession(emulator_url) as emulator:
-        for _ in range(samples):
-            started = time.perf_counter()
-            async with emulator.post(
-                "/language/:analyze-text",
-                params={"api-version": "2024-11-01"},
-                json=body,
-                headers={"Ocp-Apim-Subscription-Key": EMULATOR_KEY},
-            ) as response:
-                await response.read()
-            times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return await direct_call_ms(emulator_url, [m["content"] for m in messages], samples)
 
 
 async def reset_stats(emulator_url: str) -> Any:

@@ -16,8 +16,6 @@ from redaction.errors import DetectorError, HttpStatusError, ServiceResponseErro
 from redaction.language_client import CallRecord, LanguageClient
 from redaction.retry import RetryPolicy, run_with_retry
 
-AZURE_CATEGORIES_NOTE = "all Azure AI Language PII categories for the document language"
-
 
 class AzureLanguageDetector:
     name = "azure"
