@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, Phase, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -21,6 +22,17 @@ from redaction import runtime  # noqa: E402
 from redaction.emulator import EmulatorState, build_emulator_app  # noqa: E402
 from redaction.server import SERVER_OPTIONS, build_app  # noqa: E402
 from redaction.settings import Settings  # noqa: E402
+
+# Hypothesis: `make test` (and a plain `pytest`) is the same on every clone, run and machine: a
+# fixed sequence of examples per test, no example database (nothing found once is replayed
+# forever after), and no wall-clock limits (no per-example deadline, no too_slow health check).
+# `make fuzz` (HYPOTHESIS_PROFILE=fuzz) explores at random, FUZZ_FACTOR times each test's own
+# max_examples, and keeps what it finds in .hypothesis/ for the next fuzz run only.
+_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("deterministic", derandomize=True, database=None, **_UNTIMED)
+settings.register_profile("fuzz", derandomize=False, print_blob=True, **_UNTIMED)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+FUZZ_FACTOR = int(os.environ.get("FUZZ_FACTOR", "10"))
 
 EMULATOR_KEY = "emulator-key"
 # Fast but realistic test settings: short deadline and waits so fault tests finish quickly.
@@ -36,6 +48,19 @@ REFERENCE_BODY = {
     ]
 }
 REFERENCE_MASKED = "My email is ################# and my SSN is ###########"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under the fuzz profile, every property runs FUZZ_FACTOR times its own max_examples."""
+    if settings.get_current_profile_name() != "fuzz":
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        # Where @given keeps a test's settings (Hypothesis has no public way to scale them).
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if isinstance(own, settings) and Phase.generate in own.phases:
+            scaled = settings(own, max_examples=own.max_examples * FUZZ_FACTOR)
+            test._hypothesis_internal_use_settings = scaled  # type: ignore[union-attr]
 
 
 @pytest.fixture(autouse=True)
