@@ -1,4 +1,8 @@
-"""The embedded detector behind the ``Detector`` seam: offline, no network, no retries."""
+"""The embedded detector behind the ``Detector`` seam: offline, no network, no retries.
+
+Each document is one unit of CPU work on the runtime's worker pool (``redaction.workers``), so the
+event loop stays free while it is scanned; a document that cannot start before the request
+deadline fails its batch with reason ``deadline``."""
 
 from __future__ import annotations
 
@@ -7,14 +11,17 @@ from collections.abc import Sequence
 from redaction.detector import BatchResult, DetectionContext, DocumentResult
 from redaction.embedded import EmbeddedRecognizer
 from redaction.entities import Document
+from redaction.workers import WorkerPool, run_cpu
 
 
 class EmbeddedDetector:
     name = "local"
     api_version: str | None = None
 
-    def __init__(self, recognizer: EmbeddedRecognizer) -> None:
+    def __init__(self, recognizer: EmbeddedRecognizer, pool: WorkerPool | None = None) -> None:
+        """Without ``pool`` (tools, tests) documents are scanned on the loop."""
         self._recognizer = recognizer
+        self._pool = pool
 
     @property
     def categories(self) -> frozenset[str]:
@@ -22,13 +29,17 @@ class EmbeddedDetector:
 
     async def detect(self, documents: Sequence[Document], context: DetectionContext) -> BatchResult:
         context.stats.attempts += 1
-        language = context.language
-        return BatchResult(
-            tuple(
-                DocumentResult(doc.id, tuple(self._recognizer.find_entities(doc.text, language)))
-                for doc in documents
+        results = []
+        for doc in documents:
+            entities = await run_cpu(
+                self._pool,
+                context.deadline,
+                self._recognizer.find_entities,
+                doc.text,
+                context.language,
             )
-        )
+            results.append(DocumentResult(doc.id, tuple(entities)))
+        return BatchResult(tuple(results))
 
     async def close(self) -> None:
         return None

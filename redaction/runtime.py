@@ -1,4 +1,5 @@
-"""Process-wide state: settings, the detector, its HTTP session and the instance-wide gate.
+"""Process-wide state: settings, the detector, its HTTP session, the instance-wide gate and the
+worker pool for CPU-bound scanning.
 
 Built lazily inside the running event loop (an ``aiohttp.ClientSession`` cannot be created at
 import time), once per process, and rebuilt only if the loop changes (tests run one loop each).
@@ -30,6 +31,7 @@ from redaction.scanning import Limits, Scanner
 from redaction.sealing import Sealer, decode_key, derive_key
 from redaction.service import RedactionService
 from redaction.settings import Settings, load_settings
+from redaction.workers import WorkerPool
 
 
 @dataclass
@@ -41,9 +43,12 @@ class Runtime:
     loop: asyncio.AbstractEventLoop
 
     cache: DetectionCache | None = None
+    pool: WorkerPool | None = None
 
     async def close(self) -> None:
         await self.service.detector.close()
+        if self.pool is not None:
+            self.pool.shutdown()
         if self.cache is not None:
             await self.cache.close()
         if self.session is not None:
@@ -94,13 +99,14 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
     session = None
     detector: Detector
     gate = asyncio.Semaphore(settings.pii_instance_concurrency)
+    pool = WorkerPool(settings.pii_cpu_workers)
     if settings.detector_kind == "azure":
         session = aiohttp.ClientSession()
         detector = build_azure_detector(settings, session)
         if settings.pii_hedge_enabled:
             detector = build_hedging(settings, detector, gate)
     else:
-        detector = EmbeddedDetector(build_recognizer(settings))
+        detector = EmbeddedDetector(build_recognizer(settings), pool)
     limits = Limits(
         max_doc_chars=settings.pii_max_doc_chars,
         docs_per_batch=settings.pii_docs_per_batch,
@@ -122,7 +128,7 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         max_depth=settings.pii_max_depth,
         max_strings=settings.pii_max_strings,
     )
-    return Runtime(settings, service, input_limits, session, loop, cache)
+    return Runtime(settings, service, input_limits, session, loop, cache, pool)
 
 
 def build_hedging(
