@@ -41,6 +41,9 @@ HOSTILE = {
     "boundary only": r"\b",
     "scans ahead": r"a(?:.*Z)?",
     "scans ahead on digits": r"\d(?:[^X]*X)?",
+    "scans ahead on words": r"\d(?:\w+@)?",
+    "scans ahead after a literal": r"\bEMP(?:.*Z)?",
+    "scans ahead through a Unicode class": r"x(?:\p{L}*1)?",
     "program too large": r"(?:\pL{100}){10}",
     "repeats too often": r"a{1001}",
 }
@@ -87,6 +90,37 @@ def test_hostile_patterns_are_refused_without_quoting_them(pattern: str) -> None
 def test_patterns_that_backtrack_elsewhere_are_linear_here(pattern: str) -> None:
     compiled = compile_scan_pattern(pattern)
     assert compiled.search("a" * 100_000 + "!") is None or pattern.startswith("(\\w")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"foo(?:\s+bar)?",  # reads on after a match, but only over spaces: no match starts there
+        r"\bEMP-\d{6}(?:\s*[A-Z])?",
+        r"a(?:.{0,64}Z)?",  # a bounded look ahead costs a constant per match
+        r"\p{Greek}+",
+        r"[[:digit:]]{4}",
+        r"\x{41}\d+",
+        r"\QA.B\E\d",
+        r"a(?i)b",
+        r"(?<id>\d{4})",
+    ],
+)
+def test_patterns_that_scan_ahead_only_boundedly_are_accepted(pattern: str) -> None:
+    compile_scan_pattern(pattern)
+
+
+def test_acceptance_reads_no_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same answer on any machine under any load: no timing decides it."""
+
+    def no_clock() -> float:
+        raise AssertionError("a clock was read")
+
+    monkeypatch.setattr("time.perf_counter", no_clock)
+    monkeypatch.setattr("time.monotonic", no_clock)
+    compile_scan_pattern(EMPLOYEE["pattern"])
+    with pytest.raises(PatternError):
+        compile_scan_pattern(HOSTILE["scans ahead"])
 
 
 def test_allow_patterns_may_match_empty_text() -> None:
