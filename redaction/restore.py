@@ -5,7 +5,10 @@
 except structural keys and binary payloads. Tool-call ``arguments`` are decoded, restored and
 re-encoded, so they stay valid JSON whatever the originals contain. Placeholders the model
 altered (``<person_1>``, ``Person_1``, ``<Person 1>``) are found by the tolerant pattern of
-``pseudonyms``; placeholders not in the token are left as they are.
+``pseudonyms``; placeholders not in the token are left as they are. JSON inside a string that
+nests deeper than ``MAX_JSON_DEPTH`` is restored as text, originals JSON-escaped (a placeholder in
+valid JSON can only sit inside a string literal, so it stays valid JSON); an answer nesting deeper
+than ``MAX_ANSWER_DEPTH`` is refused with a 400.
 
 Also the ``/restore`` request: parsing and validation, with errors that never echo values.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -31,6 +34,11 @@ from redaction.pseudonyms import (
 
 SKIPPED_KEYS = STRUCTURAL_KEYS | BINARY_KEYS
 JSON_KEYS = frozenset({"arguments"})
+MAX_JSON_DEPTH = 64  # decoded and rebuilt up to this depth (PII_MAX_DEPTH's default)
+# PII_MAX_DEPTH may allow up to 1,000 levels; an answer is walked recursively and serialized by
+# pydantic, which stops at 255.
+MAX_ANSWER_DEPTH = 200
+JsonKind = Literal["text", "json", "deep"]
 # What the tolerant pattern allows around a label: bracket, spaces, separator, digits, bracket.
 _MAX_EXTRA_CHARS = 1 + 2 + 2 + 1 + 2 + 9 + 2 + 1
 
@@ -85,20 +93,30 @@ def restore_text(text: str, placeholders: Placeholders) -> tuple[str, int]:
     """``text`` with every known placeholder replaced by its original; a string that held JSON
     still holds JSON afterwards."""
     restored, replaced = restore_span(text, placeholders, 0, len(text))
-    if replaced and _is_json(text) and not _is_json(restored):
-        return _restore_json(text, placeholders)
+    if not replaced:
+        return restored, 0
+    kind = _json_kind(text)
+    if kind == "deep" or (kind == "json" and _json_kind(restored) == "text"):
+        return _restore_json(text, placeholders, kind)
     return restored, replaced
 
 
 def restore_body(body: Any, placeholders: Placeholders) -> tuple[Any, int]:
-    """A copy of ``body`` with placeholders restored in every content string."""
+    """A copy of ``body`` with placeholders restored in every content string.
+
+    Raises ``InvalidRequestError`` when the body nests deeper than ``MAX_ANSWER_DEPTH``."""
+    if _deeper_than(body, MAX_ANSWER_DEPTH):
+        raise InvalidRequestError(
+            f"the answer nests deeper than {MAX_ANSWER_DEPTH} levels",
+            [{"field": "body", "limit": MAX_ANSWER_DEPTH}],
+        )
     return _restore_value(body, placeholders, None)
 
 
 def _restore_value(value: Any, placeholders: Placeholders, key: str | None) -> tuple[Any, int]:
     if isinstance(value, str):
-        if key in JSON_KEYS and _is_json(value):
-            return _restore_json(value, placeholders)
+        if key in JSON_KEYS and (kind := _json_kind(value)) != "text":
+            return _restore_json(value, placeholders, kind)
         return restore_text(value, placeholders)
     if isinstance(value, dict):
         result: dict[str, Any] = {}
@@ -116,9 +134,26 @@ def _restore_value(value: Any, placeholders: Placeholders, key: str | None) -> t
     return value, 0
 
 
-def _restore_json(encoded: str, placeholders: Placeholders) -> tuple[str, int]:
+def _restore_json(encoded: str, placeholders: Placeholders, kind: JsonKind) -> tuple[str, int]:
+    """``encoded`` (JSON, or JSON too deep to rebuild) restored; still JSON afterwards."""
+    if kind == "deep":
+        return restore_span(encoded, placeholders, 0, len(encoded), json_escape)
     decoded, replaced = _restore_decoded(json.loads(encoded), placeholders)
     return (json.dumps(decoded, ensure_ascii=False), replaced) if replaced else (encoded, 0)
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether decoded JSON nests deeper than ``limit`` levels (iterative: any depth)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
 
 
 def _restore_decoded(value: Any, placeholders: Placeholders) -> tuple[Any, int]:
@@ -139,14 +174,18 @@ def _restore_decoded(value: Any, placeholders: Placeholders) -> tuple[Any, int]:
     return value, 0
 
 
-def _is_json(text: str) -> bool:
+def _json_kind(text: str) -> JsonKind:
+    """``json``; ``deep`` when it nests deeper than ``MAX_JSON_DEPTH`` or too deep for the
+    decoder (taken as JSON: escaping originals is what keeps JSON valid); else ``text``."""
     if text.lstrip()[:1] not in ("{", "["):
-        return False
+        return "text"
     try:
-        json.loads(text)
-    except (ValueError, RecursionError):
-        return False
-    return True
+        document = json.loads(text)
+    except RecursionError:
+        return "deep"
+    except ValueError:
+        return "text"
+    return "deep" if _deeper_than(document, MAX_JSON_DEPTH) else "json"
 
 
 def parse_restore_request(raw: bytes, limits: InputLimits) -> RestoreRequest:
