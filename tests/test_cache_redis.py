@@ -60,8 +60,11 @@ def _closed_port_url() -> str:
 
 
 async def _served(emulator: Emulator, **overrides: Any) -> TestClient[Any, Any]:
+    # A healthy Redis on a busy machine must never time out (a lost write fails the sharing test);
+    # the tests of a silent or closed Redis pass their own short timeout.
+    values = {"pii_redis_timeout_s": 5.0, **overrides}
     settings = Settings(
-        **TEST_SETTINGS, language_endpoint=emulator.url, language_api_key=EMULATOR_KEY, **overrides
+        **TEST_SETTINGS, language_endpoint=emulator.url, language_api_key=EMULATOR_KEY, **values
     )
     client = TestClient(TestServer(build_app(function_app.app, settings)))
     await client.start_server()
