@@ -2,23 +2,29 @@
 
 Routes, methods and auth levels are read from the FunctionApp object and requests are dispatched
 to its very handlers; this module adds only what the Functions host would add (the function key).
+
+Malformed HTTP, and any error aiohttp answers itself, gets our JSON error and a log line with the
+status and the error's type only: aiohttp's own answer and log line quote the request's bytes.
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import azure.functions as func
-from aiohttp import web
+from aiohttp import web, web_protocol, web_server
+from aiohttp.web_request import BaseRequest
 from azure.functions.decorators.http import HttpTrigger
 
 from redaction import runtime
 from redaction.api import Answer
 from redaction.settings import Settings
 
+logger = logging.getLogger("pii_redaction")
 Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
 KEY_HEADER = "x-functions-key"
 # Request handler options: bodies are passed on as sent (a compressed body is refused with 415,
@@ -29,6 +35,7 @@ SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
 def build_app(functions: func.FunctionApp, settings: Settings) -> web.Application:
     """An aiohttp application serving every HTTP function of ``functions`` under ``settings``."""
     runtime.configure(settings)
+    install_error_handler()
     # Options on the application itself, so every runner applies them (run_app filters its own).
     app = web.Application(
         client_max_size=settings.pii_max_body_bytes + 1, handler_args=SERVER_OPTIONS
@@ -78,8 +85,10 @@ def _dispatch(
 
 
 def _key_matches(request: web.Request, key: str) -> bool:
+    """Compares bytes as sent: aiohttp keeps undecodable header bytes as surrogate escapes."""
     given = request.headers.get(KEY_HEADER) or request.query.get("code") or ""
-    return hmac.compare_digest(given.encode("utf-8"), key.encode("utf-8"))
+    sent = given.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(sent, key.encode("utf-8"))
 
 
 def _too_large(request: web.Request, max_body_bytes: int) -> bool:
@@ -122,3 +131,40 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 async def _close_runtime(_app: web.Application) -> None:
     await runtime.shutdown()
+
+
+_ERROR_ANSWERS = {
+    400: ("BadRequest", "the request is not valid HTTP"),
+    500: ("InternalError", "the service failed unexpectedly"),
+    504: ("Timeout", "the request took too long"),
+}
+
+
+class JsonErrorRequestHandler(web_protocol.RequestHandler):
+    """aiohttp's connection handler; errors it answers itself are answered and logged as ours."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        error_type = type(exc).__name__ if exc is not None else None
+        level = logging.ERROR if status >= 500 else logging.INFO
+        logger.log(
+            level, "pii-http-error", extra={"pii-http-status": status, "pii-error-type": error_type}
+        )
+        if request.writer.output_size > 0:  # part of an answer went out: only closing is left
+            raise ConnectionError("an answer was already started")
+        code, text = _ERROR_ANSWERS.get(status, _ERROR_ANSWERS[400 if status < 500 else 500])
+        response = _answer(Answer(status, _error(code, text)))
+        response.force_close()
+        return response
+
+
+def install_error_handler() -> None:
+    """Makes aiohttp's ``Server`` build ``JsonErrorRequestHandler`` connection handlers (it reads
+    the module-level name on each connection; ``Application`` cannot be subclassed), so every
+    runner in the process, ``serve`` and the tests' ``TestServer`` alike, answers with it."""
+    web_server.RequestHandler = JsonErrorRequestHandler  # type: ignore[attr-defined]
