@@ -4,21 +4,45 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check emulator clean eval bench-detector bench-detector-setup \
-	schemathesis load
+.PHONY: run test test-fast fuzz lint typecheck check emulator clean eval bench-detector \
+	bench-detector-setup schemathesis load
+
+# The pins (azure-functions among them) install on Python 3.11 and 3.12 only (pyproject.toml's
+# requires-python says the same).
+SUPPORTED := import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))
+# A .venv of another Python is removed here, so that the rule below rebuilds it.
+ifneq ($(wildcard $(VENV)),)
+ifneq ($(shell $(PY) -c "$(SUPPORTED)" 2>/dev/null && echo ok),ok)
+$(info make: $(VENV) is not Python 3.11 or 3.12; removing it to rebuild it)
+$(shell rm -rf $(VENV))
+endif
+endif
 
 $(STAMP): requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c "$(SUPPORTED)" 2>/dev/null || { \
+		echo "make: $(PYTHON) is Python $$($(PYTHON) -V 2>&1 | cut -d' ' -f2); this project needs 3.11 or 3.12: make PYTHON=python3.12 ..." >&2; \
+		exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "make: installing the pinned dependencies into $(VENV) (a minute or two the first time)"
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	@touch $(STAMP)
 
 run: $(STAMP)  ## serve /redact and /health on http://localhost:7071
 	$(PY) -m redaction serve --host 127.0.0.1 --port 7071
 
-test: $(STAMP) lint typecheck  ## lint, type-check, run the tests and a bounded schemathesis run
+# pytest runs last, so the last line `make test` prints is pytest's summary. Hypothesis runs
+# derandomized with no example database here (tests/conftest.py); random exploration is `make fuzz`.
+test: $(STAMP) lint typecheck schemathesis  ## lint, type-check, bounded schemathesis, then every test
 	$(PY) -m pytest
-	$(MAKE) --no-print-directory schemathesis
+
+test-fast: $(STAMP)  ## the plain-value and in-process tests: no server, emulator, subprocess or Redis
+	$(PY) -m pytest -m "not server"
+
+FUZZ_FACTOR ?= 10
+fuzz: $(STAMP)  ## the property tests at random, FUZZ_FACTOR x their examples; finds kept in .hypothesis/
+	HYPOTHESIS_PROFILE=fuzz FUZZ_FACTOR=$(FUZZ_FACTOR) $(PY) -m pytest -m hypothesis \
+		--hypothesis-show-statistics
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -50,10 +50,32 @@ REFERENCE_BODY = {
 REFERENCE_MASKED = "My email is ################# and my SSN is ###########"
 
 
+# Fixtures that start a server (in-process HTTP, a subprocess, Redis): their tests are marked
+# `server`, and `make test-fast` (-m "not server") runs the rest. A test that starts a server
+# by itself carries @pytest.mark.server.
+SERVER_FIXTURES = frozenset(
+    [
+        "emulator",
+        "make_service",
+        "aiohttp_client",
+        "aiohttp_server",
+        "served",
+        "redis_url",
+        "silent_server",
+    ]
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+    if settings.get_current_profile_name() == "fuzz":
+        _scale_examples(items)
+
+
+def _scale_examples(items: list[pytest.Item]) -> None:
     """Under the fuzz profile, every property runs FUZZ_FACTOR times its own max_examples."""
-    if settings.get_current_profile_name() != "fuzz":
-        return
     for item in items:
         test = getattr(item, "obj", None)
         # Where @given keeps a test's settings (Hypothesis has no public way to scale them).

@@ -672,6 +672,7 @@ def _free_port() -> int:
         return port
 
 
+@pytest.mark.server
 async def test_run_emulator_serves_until_stopped() -> None:
     port = _free_port()
     code = f"from redaction.emulator import run_emulator; run_emulator(port={port}, api_key='k1')"
