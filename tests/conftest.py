@@ -41,6 +41,10 @@ TEST_SETTINGS: dict[str, Any] = {
     "pii_attempt_timeout_s": 1.0,
     "pii_backoff_base_s": 0.01,
     "pii_backoff_max_s": 0.05,
+    # A tenant pattern scan's budget (100 ms a text by default) is wall-clock time: a busy machine
+    # must not turn a short scan into a policy-timeout. Tests of the timeout inject a clock.
+    "pii_policy_text_timeout_ms": 5_000.0,
+    "pii_policy_request_budget_ms": 5_000.0,
 }
 REFERENCE_BODY = {
     "messages": [
