@@ -207,7 +207,7 @@ async def test_catastrophic_patterns_are_refused_and_the_service_stays_responsiv
     hostile = [
         r"(a|aa)+\1",  # backtracking needed: RE2 refuses it
         r"(?:(a+)+)(?=b)",  # lookahead after nested quantifiers
-        r"a(?:.*Z)?",  # linear per search, quadratic over all matches: the scan-ahead check refuses it
+        r"a(?:.*Z)?",  # linear per search, quadratic over all matches: refused (scans ahead)
     ]
     for index, pattern in enumerate(hostile):
         rule = {"name": f"h{index}", "pattern": pattern, "category": "Hostile"}
