@@ -46,7 +46,11 @@ def test_categories_are_azure_names() -> None:
             "IBAN GB82WEST12345698765432.",
             ("InternationalBankingAccountNumber", "GB82WEST12345698765432"),
         ),
-        ("IBAN GB82WEST12345698765433.", None),
+        (  # a wrong check sum in a country's IBAN format: still masked whole, never in part
+            "IBAN GB82WEST12345698765433.",
+            ("InternationalBankingAccountNumber", "GB82WEST12345698765433"),
+        ),
+        ("code GB82WEST1234569876 done", None),  # too short for a GB IBAN
         ("go to https://example.org/x).", ("URL", "https://example.org/x")),
         ("host fe80::1ff:fe23:4567:890a up", ("IPAddress", "fe80::1ff:fe23:4567:890a")),
         ("ip 999.1.1.1", None),

@@ -9,6 +9,11 @@ with one comparison per alternative, which makes the combined scan several times
 same alternatives wrapped in named groups. Shapes that are anchored on an inner character (the
 ``@`` of an e-mail, the ``://`` of a URL, the first ``:`` of an IPv6 address) are widened to
 their real start afterwards, in ``widen``.
+
+Scripts written without spaces between words (Chinese, Japanese, Korean particles, Thai, ...)
+glue values to words: their letters end a value like a space does. A value glued to a letter of
+another script, ``_`` or ``-`` is still a candidate, marked ``glued``; classification then asks
+more of it.
 """
 
 from __future__ import annotations
@@ -17,68 +22,110 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+# Letters of scripts written without spaces between words, and CJK / full-width punctuation.
+SPACELESS = (
+    "\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3000-\u30ff\u3100-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f"
+    "\uff00-\uffef\U00020000-\U0003134f"
+)
+_W = rf"[^\W{SPACELESS}]"  # a word character of a spaced script, "_" included
+_L = rf"[^\W_{SPACELESS}]"  # the same without "_"
+_END = rf"(?!{_W})"  # what \b means at the end of a value, with spaceless letters as spaces
+_SEP = r"(?:[\ ./-]|\)\ ?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}\b))"
+
 _SHAPES = (
     r"[DAEHSU](?P<connection>)(?:efaultEndpointsProtocol|ccountEndpoint|ccountName|ndpoint"
     r"|ostName|erver|ata\ Source)=[^\s;]+(?:;[A-Za-z][A-Za-z ]*=[^\s;]*)+;?",
     r"\.(?P<redis>)redis\.cache\.windows\.net(?::\d+)?,\S*?password=[^\s,]+\S*",
-    r"@(?P<email>)[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*\.[^\W\d_]{2,}\b",
-    r"[:w](?P<url>)(?:(?<=:)//|(?<=w)ww\.)[^\s<>\"'`]+",
+    rf"@(?P<email>){_L}(?:(?:{_W}|-)*{_L})?(?:\.{_L}(?:(?:{_W}|-)*{_L})?)*"
+    rf"\.[^\W\d_{SPACELESS}]{{2,}}{_END}",
+    rf"[:w](?P<url>)(?:(?<=:)//|(?<=w)ww\.)[^\s<>\"'`{SPACELESS}]+",
     r"s(?P<sas>)ig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}",
-    r":(?P<ipv6>)(?:[0-9A-Fa-f]{0,4}:){1,6}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])",
+    r":(?P<ipv6>)(?:[0-9A-Fa-f]{0,4}:){1,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
+    rf"(?:%[0-9A-Za-z_.-]+)?(?!{_W}|:)",
+    rf"\d(?P<iban>)(?<=[a-z]{{2}}\d)\d(?:[\ -]?[a-z0-9]{{4}}){{2,7}}"
+    rf"(?:[\ -]?[a-z0-9]{{1,3}})?{_END}",
     r"[-+\d](?P<gps>)(?:(?<=\d)\d?|\d{1,2})\.\d{3,}°?\ ?[NS]?,\ ?[-+]?\d{1,3}\.\d{3,}°?"
-    r"(?:\ ?[EW]\b)?",
-    r"\d(?P<day_month_year>)\d?(?:st|nd|rd|th)?\.?\ [^\W\d_]{3,9}\.?,?\ \d{4}\b",
-    r"\d(?P<day_year>)\d?(?:st|nd|rd|th)?,?\ \d{4}\b",
-    r"[+(\d](?P<numeric>)(?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))\d*(?:(?:[ ./-]|\)\ ?|\ ?\()\d+)*"
-    r"(?:-?[A-Z]\b)?",
-    r"[A-Z](?P<nino>)[A-Z]\ ?\d{2}\ ?\d{2}\ ?\d{2}\ ?[A-D]\b",
-    r"[A-Z](?P<swift>)[A-Z]{5}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b",
-    r"[A-Z](?P<code>)[A-Z]{0,5}\d[A-Z0-9]*(?:[ -][A-Z0-9]{1,4}\b)*",
+    rf"(?:\ ?[EW]{_END})?",
+    rf"\d(?P<day_month_year>)\d?(?:st|nd|rd|th)?\.?\ [^\W\d_]{{3,9}}\.?,?\ \d{{4}}{_END}",
+    rf"\d(?P<day_year>)\d?(?:st|nd|rd|th)?,?\ \d{{4}}{_END}",
+    rf"[+(\d](?P<numeric>)(?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))\d*(?:{_SEP}\d+)*"
+    rf"(?:-?[A-Z]{_END})?",
+    rf"[A-Z](?P<nino>)[A-Z]\ ?\d{{2}}\ ?\d{{2}}\ ?\d{{2}}\ ?[A-D]{_END}",
+    rf"[A-Z](?P<swift>)[A-Z]{{5}}[A-Z0-9]{{2}}(?:[A-Z0-9]{{3}})?{_END}",
+    rf"[A-Z](?P<code>)(?:[A-Z]{{0,5}}|(?<!{_W}[A-Z])[A-Z]\ (?=\d\d))\d[A-Z0-9]*"
+    rf"(?:[\ -][A-Z0-9]{{1,4}}{_END})*",
     r"=(?P<base64_key>)=(?<=[A-Za-z0-9+/]{86}==)",
 )
 
 PATTERN = re.compile("|".join(_SHAPES), re.X)
 
+_SPACED_WORD = re.compile(_W)
+MIN_GLUED_DIGITS = 7  # a run glued to a word holds a value only with this many digits
 # Shapes that must not continue a word, a number or a dotted name to their left.
 _LEFT_BOUNDARY = {
-    "connection": re.compile(r"\w"),
-    "numeric": re.compile(r"[\w.,+/-]"),
-    "gps": re.compile(r"[\w.]"),
-    "day_month_year": re.compile(r"[\w.,/-]"),
-    "day_year": re.compile(r"[\w.,/-]"),
-    "nino": re.compile(r"\w"),
-    "swift": re.compile(r"\w"),
-    "code": re.compile(r"\w"),
-    "url": re.compile(r"[\w./]"),
-    "ipv6": re.compile(r"[\w:.]"),
+    "connection": _SPACED_WORD,
+    "gps": re.compile(rf"{_W}|\."),
+    "day_month_year": re.compile(rf"{_W}|[.,/-]"),
+    "day_year": re.compile(rf"{_W}|[.,/-]"),
+    "nino": _SPACED_WORD,
+    "swift": _SPACED_WORD,
+    "ipv6": re.compile(rf"{_W}|[:.]"),
     "base64_key": re.compile(r"[\w+/]"),
 }
-_LOCAL_PART = re.compile(r"[^\W_][\w.+-]{0,63}$")
+_LOCAL_PART = re.compile(rf"{_L}(?:{_W}|[.+-]){{0,63}}$")
 _SCHEME = re.compile(r"(?:https?|s?ftp|wss?)$", re.I)
 _HEX_HEAD = re.compile(r"[0-9A-Fa-f]{1,4}$")
 _HOST = re.compile(r"[\w-]{1,63}$")
 _MONTH_WORD = re.compile(r"[^\W\d_]{3,9}\.? $")
+_WHITESPACE = re.compile(r"\s")
+# Shapes whose classification looks inside the whole span; others are rescanned when they fail.
+_SELF_SEARCHING = frozenset({"numeric", "code", "iban", "url", "email"})
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A span of the text that has one of the shapes above."""
+    """A span of the text that has one of the shapes above.
+
+    ``glued``: the span continues a word on its left. ``resume``: where to scan on when the span
+    holds nothing, so that a shape that failed does not hide a value inside it.
+    """
 
     shape: str
     start: int
     end: int
+    glued: bool = False
+    resume: int = 0
 
 
 def find_candidates(text: str) -> Iterator[Candidate]:
     """Yields candidates left to right from one scan of ``text``; widened ones may overlap."""
-    for match in PATTERN.finditer(text):
-        shape = match.lastgroup
-        if shape is None:
-            continue
-        start = widen(shape, text, match.start())
-        if start is None or _continues_left(shape, text, start):
-            continue
-        yield Candidate(shape, start, match.end())
+    position = 0
+    while (candidate := next_candidate(text, position)) is not None:
+        yield candidate
+        position = candidate.end
+
+
+def next_candidate(text: str, position: int) -> Candidate | None:
+    """The first candidate that starts its match at ``position`` or later."""
+    while (match := PATTERN.search(text, position)) is not None:
+        candidate = _candidate(match, text)
+        if candidate is not None:
+            return candidate
+        position = _next_token(text, match.start(), match.end())  # the rest may hold a value
+    return None
+
+
+def _candidate(match: re.Match[str], text: str) -> Candidate | None:
+    shape, anchor, end = match.lastgroup, match.start(), match.end()
+    start = widen(shape, text, anchor) if shape else None
+    if shape is None or start is None:
+        return None
+    glued = _glued(shape, text, start)
+    if glued is None or (glued and shape == "numeric" and end - start < MIN_GLUED_DIGITS):
+        return None
+    resume = end if shape in _SELF_SEARCHING else _next_token(text, anchor, end)
+    return Candidate(shape, start, end, glued, resume)
 
 
 def widen(shape: str, text: str, start: int) -> int | None:
@@ -95,6 +142,8 @@ def widen(shape: str, text: str, start: int) -> int | None:
         return _widened(_HOST, head, start)
     if shape == "day_year":
         return _widened(_MONTH_WORD, head, start)
+    if shape == "iban":
+        return start - 2
     if shape == "base64_key":
         return start - 86
     return start
@@ -105,6 +154,45 @@ def _widened(pattern: re.Pattern[str], head: str, start: int) -> int | None:
     return start - len(found.group()) if found else None
 
 
-def _continues_left(shape: str, text: str, start: int) -> bool:
+def _next_token(text: str, anchor: int, end: int) -> int:
+    """Where the span's second token starts (its end if it has one token)."""
+    space = _WHITESPACE.search(text, anchor, end)
+    return space.end() if space else end
+
+
+def _glued(shape: str, text: str, start: int) -> bool | None:
+    """False: a clean left edge; True: glued to a word; None: it continues something (skip)."""
+    if start == 0:
+        return False
+    before = text[start - 1]
+    if shape == "numeric":
+        return _numeric_glue(before, text[start - 2] if start > 1 else " ")
+    if shape == "code":
+        return _code_glue(before)
+    if shape == "iban":
+        return _SPACED_WORD.match(before) is not None or before == "-"
+    if shape == "url":
+        continues = text.startswith("www.", start) and (
+            _SPACED_WORD.match(before) or before in "./"
+        )
+        return None if continues else False
     boundary = _LEFT_BOUNDARY.get(shape)
-    return boundary is not None and start > 0 and boundary.match(text, start - 1) is not None
+    return None if boundary is not None and boundary.match(before) else False
+
+
+def _numeric_glue(before: str, two_before: str) -> bool | None:
+    """A digit run after a digit, or after ``.,+/`` or a dash that follows one, goes on a number."""
+    if _is_digit(before) or before in ".,+/" or (before == "-" and _is_digit(two_before)):
+        return None
+    return before == "-" or _SPACED_WORD.match(before) is not None
+
+
+def _code_glue(before: str) -> bool | None:
+    """A code may follow "_", "-" or a lower-case word (camelCase), never a capital or a digit."""
+    if before in "_-" or before.islower():
+        return True
+    return None if _SPACED_WORD.match(before) else False
+
+
+def _is_digit(char: str) -> bool:
+    return "0" <= char <= "9"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from redaction.embedded import azure_secrets, dates, identifiers, network, phones
-from redaction.embedded.candidates import Candidate
+from redaction.embedded.candidates import MIN_GLUED_DIGITS, Candidate
 from redaction.embedded.context import Context, read_context
 from redaction.embedded.identifiers import Rule
 from redaction.entities import Entity
@@ -16,11 +16,25 @@ GPS = "EUGPSCoordinates"
 _GPS_SCORE = 0.8
 _GPS_PARTS = re.compile(r"([-+]?\d+\.\d+)°? ?([NS]?), ?([-+]?\d+\.\d+)°? ?([EW]?)")
 _SSN_SHAPE = re.compile(r"\d{3}-\d\d-\d{4}")
-_GROUPS_OF_FOUR = re.compile(r"\d{4}(?: \d{4}){2,}(?: \d{1,4})?")
+_GROUPS_OF_FOUR = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){2,}(?:(?:\s|\r\n)\d{1,4})?")
+_SPREAD = re.compile(r"[\t\r\n]")
+_SPREAD_CARD = re.compile(r"\d{4}(?:\s+\d{4}){2}\s+\d{1,7}")
+_CARD_SCORE = 0.9
+_IBAN_SHAPED_SCORE = 0.6
 _PIECE = re.compile(r"\S+")
-_MAX_PIECES = 12
+_MAX_PIECES = 8  # per window: enough for "2 95 10 99 126 111 93"
 _MAX_WINDOW = 40
+_MAX_CODE_WINDOW = 48  # the longest IBAN printed in groups of four
+_MIN_DIGITS = 6  # the shortest numeric value is a date such as 1/2/2024
+_MIN_RUN_DIGITS = 4  # ... or an IP address such as 1.2.3.4
+_IBAN_HEAD = re.compile(r"[A-Za-z]{2} ?\d\d")
+_MAX_DIGITS = 19  # the longest is a card number
+_HEX_TOKEN = 24
+_HEX_DIGITS = "0123456789abcdefABCDEF-"
+_HEX_RUN = re.compile(r"[0-9A-Fa-f-]*")
 _TEXT_AFTER = 8
+# A national phone number amid this many other numbers of its run is likely a list of numbers.
+_LIST_PIECES = 2
 
 CATEGORIES = (
     identifiers.CATEGORIES
@@ -45,16 +59,38 @@ class _Verdict:
     score: float
 
 
-_Judge = Callable[[Scan, int, int, Context], "_Verdict | None"]
+class _Around:
+    """What surrounds a window: the words near its run (read once, when first needed) and the
+    run's pieces."""
+
+    __slots__ = ("_context", "_end", "_start", "_text", "pieces")
+
+    def __init__(self, text: str, start: int, end: int, pieces: list[tuple[int, int]]) -> None:
+        self._text, self._start, self._end = text, start, end
+        self._context: Context | None = None
+        self.pieces = pieces
+
+    @property
+    def context(self) -> Context:
+        if self._context is None:
+            self._context = read_context(self._text, self._start, self._end)
+        return self._context
+
+    def others(self, start: int, end: int) -> int:
+        """How many pieces of the run lie outside the window."""
+        return sum(1 for first, last in self.pieces if last <= start or first >= end)
+
+
+_Judge = Callable[[Scan, int, int, _Around], "_Verdict | None"]
 
 
 def classify(candidate: Candidate, scan: Scan) -> Iterator[Entity]:
     """The entities a candidate holds: usually none or one, two for a URL with a signature."""
     start, end = candidate.start, candidate.end
     if candidate.shape == "numeric":
-        yield from _classify_run(scan, start, end, _numeric_verdict)
-    elif candidate.shape == "code":
-        yield from _classify_code(scan, start, end)
+        yield from _classify_numeric(scan, candidate)
+    elif candidate.shape in ("code", "iban"):
+        yield from _classify_code(scan, candidate)
     elif candidate.shape == "url":
         yield from _classify_url(scan, start, end)
     else:
@@ -111,72 +147,166 @@ def _classify_url(scan: Scan, start: int, end: int) -> Iterator[Entity]:
         )
 
 
-def _classify_code(scan: Scan, start: int, end: int) -> Iterator[Entity]:
-    found = list(_classify_run(scan, start, end, _code_verdict, from_first_only=True))
+def _classify_numeric(scan: Scan, candidate: Candidate) -> list[Entity]:
+    if candidate.glued:
+        return _classify_glued_run(scan, candidate.start, candidate.end)
+    return _classify_run(scan, candidate.start, candidate.end, _numeric_verdict)
+
+
+def _classify_glued_run(scan: Scan, start: int, end: int) -> list[Entity]:
+    """A digit run glued to a word ("id_4111...", "a0 123-45-6789", "电话..." is not glued)."""
+    if _digit_count(scan.text, start, end) < MIN_GLUED_DIGITS or _in_hex_token(scan.text, start):
+        return []
+
+    def judge(scan: Scan, w_start: int, w_end: int, around: _Around) -> _Verdict | None:
+        if w_start != start:
+            return _numeric_verdict(scan, w_start, w_end, around)
+        if _PIECE.fullmatch(scan.text, w_start, w_end) is None:
+            return None  # the glued token is never read together with the pieces after it
+        return _numeric_verdict(scan, w_start, w_end, around, glued=True)
+
+    return _classify_run(scan, start, end, judge, glued=True)
+
+
+def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
+    """A code (IBAN, VAT, fiscal code...); an IBAN with a wrong check sum is masked whole."""
+    start, end = candidate.start, candidate.end
+    found = _classify_first(scan, start, end, _code_verdict)
+    if not found and not candidate.glued and _IBAN_HEAD.match(scan.text, start):
+        found = _classify_first(scan, start, end, _iban_shaped_verdict)
     if found:
-        yield from found
-        return
+        return found
     digit = next((i for i in range(start, end) if scan.text[i].isdigit()), end)
-    yield from _classify_run(scan, digit, end, _numeric_verdict)
+    if _digit_count(scan.text, digit, end) < _MIN_RUN_DIGITS:
+        return []
+    if candidate.shape == "iban":  # lower case: what the digit run alone would have been
+        return _classify_glued_run(scan, digit, end)
+    return _classify_run(scan, digit, end, _numeric_verdict)
+
+
+def _classify_first(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entity]:
+    """The longest window that starts at ``start`` and holds, if any."""
+    pieces = _pieces(scan.text, start, end)
+    around = _Around(scan.text, start, end, pieces)
+    for last in range(len(pieces) - 1, -1, -1):
+        w_end = pieces[last][1]
+        if w_end - start > _MAX_CODE_WINDOW:
+            continue
+        verdict = judge(scan, start, w_end, around)
+        if verdict is not None and verdict.score >= scan.min_score:
+            return [Entity(start, w_end - start, verdict.category, verdict.score)]
+    return []
 
 
 def _classify_run(
-    scan: Scan, start: int, end: int, judge: _Judge, *, from_first_only: bool = False
-) -> Iterator[Entity]:
-    """Tries windows of space-separated pieces, longest first, and keeps the first that holds."""
-    pieces = [(m.start() + start, m.end() + start) for m in _PIECE.finditer(scan.text[start:end])]
-    pieces = pieces[:_MAX_PIECES]
+    scan: Scan, start: int, end: int, judge: _Judge, *, glued: bool = False
+) -> list[Entity]:
+    """Windows of space-separated pieces that hold, longest first, none overlapping another.
+
+    The longest plausible reading wins, so that a number is masked whole rather than partly
+    as something shorter. The first piece of a run glued to a word ("a0 123-45-6789") is read
+    with the pieces after it only where nothing else holds.
+    """
+    if _digit_count(scan.text, start, end) < _MIN_RUN_DIGITS:
+        return []
+    pieces = _pieces(scan.text, start, end)
     if _GROUPS_OF_FOUR.fullmatch(scan.text, start, end):
         pieces = [(start, end)]  # one number printed in groups (a card): never split it up
-    context = _context(scan, start, end)
-    first = 0
-    while first < len(pieces):
-        hit = _longest_window(scan, pieces, first, judge, context)
-        if hit is not None:
-            yield hit
-            first = next(i for i, piece in enumerate(pieces) if piece[1] == hit.end) + 1
-        elif from_first_only:
-            return
-        else:
-            first += 1
-
-
-def _longest_window(
-    scan: Scan, pieces: list[tuple[int, int]], first: int, judge: _Judge, context: Context
-) -> Entity | None:
-    start = pieces[first][0]
-    for last in range(len(pieces) - 1, first - 1, -1):
-        end = pieces[last][1]
-        if end - start > _MAX_WINDOW:
+    around = _Around(scan.text, start, end, pieces)
+    found: list[Entity] = []
+    last_resort = start if glued else -1
+    for w_start, w_end in sorted(
+        _windows(pieces), key=lambda w: (w[0] == last_resort, w[0] - w[1], w[0])
+    ):
+        if any(w_start < entity.end and entity.offset < w_end for entity in found):
             continue
-        verdict = judge(scan, start, end, context)
+        verdict = judge(scan, w_start, w_end, around)
         if verdict is not None and verdict.score >= scan.min_score:
-            return Entity(start, end - start, verdict.category, verdict.score)
-    return None
+            found.append(Entity(w_start, w_end - w_start, verdict.category, verdict.score))
+    found.sort(key=lambda entity: entity.offset)
+    return found
 
 
-def _numeric_verdict(scan: Scan, start: int, end: int, context: Context) -> _Verdict | None:
-    value = scan.text[start:end]
-    if value.count(".") == 3 and network.is_ip_address(value):
-        return _Verdict(network.IP, context.adjust(network.IP_SCORE, network.IP_CUES))
-    if dates.is_timestamp(value, scan.text[end : end + _TEXT_AFTER]):
-        return None
-    date_verdict = _date_verdict(
-        dates.numeric_date_score(value, context), scan, start, end, context
-    )
-    if date_verdict is not None:
-        return date_verdict
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _PIECE.finditer(text, start, end)]
+
+
+def _windows(pieces: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    for first, (w_start, _) in enumerate(pieces):
+        for w_end in (end for _, end in pieces[first : first + _MAX_PIECES]):
+            if w_end - w_start > _MAX_WINDOW:
+                break
+            yield w_start, w_end
+
+
+def _digit_count(text: str, start: int, end: int) -> int:
+    return sum(map(str.isdigit, text[start:end]))
+
+
+def _in_hex_token(text: str, start: int) -> bool:
+    """A digit run inside a long hexadecimal token (a hash, a UUID) is not a value of its own."""
+    head = text[max(0, start - _HEX_TOKEN) : start]
+    lead = len(head) - len(head.rstrip(_HEX_DIGITS))
+    tail = _HEX_RUN.match(text, start)
+    return tail is not None and lead + tail.end() - start >= _HEX_TOKEN
+
+
+def _numeric_verdict(
+    scan: Scan, start: int, end: int, around: _Around, *, glued: bool = False
+) -> _Verdict | None:
+    """What a window of digit groups is; one glued to a word is never a date or an IP address."""
+    value, context = scan.text[start:end], around.context
+    digits = _digit_count(scan.text, start, end)
+    if not _MIN_DIGITS <= digits <= _MAX_DIGITS:
+        return None if glued or digits < 4 else _ip_verdict(value, context)
+    if _SPREAD.search(value):
+        return _spread_card_verdict(value, context) if not around.others(start, end) else None
+    if not glued:
+        if dates.is_timestamp(value, scan.text[end : end + _TEXT_AFTER]):
+            return None
+        dated = _ip_verdict(value, context) or _date_verdict(
+            dates.numeric_date_score(value, context), scan, start, end, context
+        )
+        if dated is not None:
+            return dated
     best = _best_rule(identifiers.NUMERIC_RULES, value, context)
-    digits = sum(char.isdigit() for char in value)
-    if 7 <= digits <= 15 and not _SSN_SHAPE.fullmatch(value) and (best is None or best.score < 0.8):
-        score = phones.phone_score(value, scan.regions, context)
+    if (
+        7 <= digits <= 15
+        and not _SSN_SHAPE.fullmatch(value)
+        and (best is None or best.score < 0.8)
+        and not any(char.isalpha() for char in value)
+    ):
+        listed = around.others(start, end) >= _LIST_PIECES
+        if listed and not value.startswith(("+", "00")) and not context.has(phones.CUES):
+            return best  # a bare national number needs a cue: no need to parse it
+        score = phones.phone_score(value, scan.regions, context, listed=listed)
         if score is not None and (best is None or score > best.score):
             return _Verdict(phones.CATEGORY, score)
     return best
 
 
-def _code_verdict(scan: Scan, start: int, end: int, context: Context) -> _Verdict | None:
-    return _best_rule(identifiers.CODE_RULES, scan.text[start:end], context)
+def _ip_verdict(value: str, context: Context) -> _Verdict | None:
+    if value.count(".") == 3 and network.is_ip_address(value):
+        return _Verdict(network.IP, context.adjust(network.IP_SCORE, network.IP_CUES))
+    return None
+
+
+def _spread_card_verdict(value: str, context: Context) -> _Verdict | None:
+    """Digit groups split by tabs or line breaks: only a card number in groups of four counts."""
+    if _SPREAD_CARD.fullmatch(value) and identifiers.is_card_number(value):
+        return _Verdict(identifiers.CARD, context.adjust(_CARD_SCORE, identifiers.CARD_CUES))
+    return None
+
+
+def _iban_shaped_verdict(scan: Scan, start: int, end: int, around: _Around) -> _Verdict | None:
+    if not identifiers.is_iban_shaped(scan.text[start:end]):
+        return None
+    rule = identifiers.IBAN_RULE
+    return _Verdict(rule.category, around.context.adjust(_IBAN_SHAPED_SCORE, rule.cues))
+
+
+def _code_verdict(scan: Scan, start: int, end: int, around: _Around) -> _Verdict | None:
+    return _best_rule(identifiers.CODE_RULES, scan.text[start:end], around.context)
 
 
 def _best_rule(rules: Sequence[Rule], value: str, context: Context) -> _Verdict | None:

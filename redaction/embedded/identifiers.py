@@ -88,6 +88,11 @@ def is_card_number(value: str) -> bool:
     )
 
 
+def _dashed(is_valid: Callable[[str], bool]) -> Callable[[str], bool]:
+    """A validator that reads "123 45 6789" as "123-45-6789" (python-stdnum strips dashes only)."""
+    return lambda value: is_valid(value.replace(" ", "-"))
+
+
 def is_nino(value: str) -> bool:
     """UK National Insurance number (python-stdnum has none): HMRC's prefix and suffix rules."""
     compact = value.replace(" ", "")
@@ -96,7 +101,9 @@ def is_nino(value: str) -> bool:
     return compact[0] not in "DFIQUV" and compact[1] not in "DFIOQUV" and compact[8] in "ABCD"
 
 
+CARD = "CreditCardNumber"
 _CARD = "card credit debit visa mastercard amex cc kreditkarte karte carte tarjeta carta"
+CARD_CUES = cues(_CARD)
 _SSN = "ssn social_security social_security_number ss#"
 _ITIN = "itin taxpayer tin tax_id"
 _ROUTING = "routing aba rtn transit routing_number"
@@ -105,13 +112,17 @@ _PASSPORT = "passport reisepass passeport pasaporte passaporto paspoort"
 _LICENSE = "driver driver's drivers license licence dl driving"
 
 NUMERIC_RULES: tuple[Rule, ...] = (
-    _rule("CreditCardNumber", r"\d{12,19}", is_card_number, 0.85, _CARD),
-    _rule("CreditCardNumber", r"\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}", is_card_number, 0.9, _CARD),
-    _rule("CreditCardNumber", r"\d{4}([ -])\d{6}\1\d{4,5}", is_card_number, 0.9, _CARD),
-    _rule("USSocialSecurityNumber", r"\d{3}([ -])\d{2}\1\d{4}", ssn.is_valid, 0.85, _SSN),
+    _rule(CARD, r"\d{12,19}", is_card_number, 0.85, _CARD),
+    _rule(CARD, r"\d{4}(?:[ .-]\d{4}){2}[ .-]\d{1,7}", is_card_number, 0.9, _CARD),
+    _rule(CARD, r"\d{4}([ .-])\d{6}\1\d{4,5}", is_card_number, 0.9, _CARD),
+    _rule("USSocialSecurityNumber", r"\d{3}([ -])\d{2}\1\d{4}", _dashed(ssn.is_valid), 0.85, _SSN),
     _rule("USSocialSecurityNumber", r"\d{9}", ssn.is_valid, 0.2, _SSN),
     _rule(
-        "USIndividualTaxpayerIdentification", r"9\d\d([ -])\d{2}\1\d{4}", itin.is_valid, 0.8, _ITIN
+        "USIndividualTaxpayerIdentification",
+        r"9\d\d([ -])\d{2}\1\d{4}",
+        _dashed(itin.is_valid),
+        0.8,
+        _ITIN,
     ),
     _rule("USIndividualTaxpayerIdentification", r"9\d{8}", itin.is_valid, 0.2, _ITIN),
     _rule("ABARoutingNumber", r"\d{9}|\d{4}-\d{4}-\d", rtn.is_valid, 0.25, _ROUTING),
@@ -254,14 +265,28 @@ def vat_category(value: str) -> str:
     return _VAT_CATEGORIES.get(value[:2].upper(), "EUTaxIdentificationNumber")
 
 
+IBAN_RULE = _rule(
+    "InternationalBankingAccountNumber",
+    r"[A-Za-z]{2} ?\d\d(?:[ -]?[A-Za-z0-9]){8,40}",
+    iban.is_valid,
+    0.9,
+    "iban account bank",
+)
+
+
+def is_iban_shaped(value: str) -> bool:
+    """A country's IBAN format (length, letters and digits in place) whatever its check digits."""
+    number = iban.compact(value)
+    if len(number) < _SHORTEST_IBAN or not number[:2].isalpha() or not number[2:4].isdigit():
+        return False
+    fixed = number[:2] + iban.calc_check_digits(number) + number[4:]
+    return iban.is_valid(fixed, check_country=False)
+
+
+_SHORTEST_IBAN = 15  # Norway
+
 CODE_RULES: tuple[Rule, ...] = (
-    _rule(
-        "InternationalBankingAccountNumber",
-        r"[A-Z]{2}\d\d[A-Z0-9 ]{8,40}",
-        iban.is_valid,
-        0.9,
-        "iban account bank",
-    ),
+    IBAN_RULE,
     _rule("EUTaxIdentificationNumber", r"[A-Z]{2}[A-Z0-9 ]{7,14}", vat.is_valid, 0.75, _VAT),
     _rule(
         "ITFiscalCode",

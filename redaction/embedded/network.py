@@ -38,11 +38,11 @@ def sas_signature(url: str) -> tuple[int, int] | None:
 
 
 def is_ip_address(value: str) -> bool:
-    """IPv4 in dotted quads or IPv6 with a digit (``ab::cd`` in code is not one).
+    """IPv4 in dotted quads or IPv6 with a digit (``ab::cd`` in code is not one), any zone id.
 
-    The unspecified and loopback addresses identify no one and are left alone.
+    The unspecified address (``0.0.0.0``, ``::``) is left alone; loopback is masked like any.
     """
-    if ":" in value and (len(value) < 6 or not any(char.isdigit() for char in value)):
+    if ":" in value and not any(char.isdigit() for char in value.partition("%")[0]):
         return False
     if ":" not in value and not _DOTTED_QUAD.fullmatch(value):
         return False
@@ -50,7 +50,7 @@ def is_ip_address(value: str) -> bool:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    return not (address.is_unspecified or address.is_loopback)
+    return not address.is_unspecified
 
 
 def _unbalanced(url: str, closing: str) -> bool:

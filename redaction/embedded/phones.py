@@ -62,13 +62,19 @@ def _language_regions(language: str, configured: tuple[str, ...]) -> tuple[str, 
     return tuple(regions)
 
 
-def phone_score(raw: str, regions: Sequence[str], context: Context) -> float | None:
-    """The confidence that ``raw`` is a phone number, or None if no region reads it as valid."""
+def phone_score(
+    raw: str, regions: Sequence[str], context: Context, *, listed: bool = False
+) -> float | None:
+    """The confidence that ``raw`` is a phone number, or None if no region reads it as valid.
+
+    ``listed``: the number stands amid other numbers (a list, a table), which a national
+    number needs a cue word to stand out from.
+    """
     if not _is_valid(raw, regions):
         return None
     if raw.startswith(("+", "00")):
         base = _INTERNATIONAL
-    elif any(not char.isdigit() for char in raw):
+    elif not listed and any(not char.isdigit() for char in raw):
         base = _FORMATTED
     else:
         base = _BARE

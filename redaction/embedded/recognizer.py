@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redaction.embedded.candidates import find_candidates
+from redaction.embedded.candidates import next_candidate
 from redaction.embedded.classification import CATEGORIES, Scan, classify
 from redaction.embedded.folding import fold_text
 from redaction.embedded.ner import EntityFinder, load_spacy_finder
@@ -43,12 +43,19 @@ class EmbeddedRecognizer:
         """Entities in ``text``, offsets in code points, left to right; spans may overlap."""
         regions = language_regions(language, self._phone_regions)
         scan = Scan(fold_text(text), regions, self._min_score)
-        found = [
-            entity
-            for candidate in find_candidates(scan.text)
-            for entity in classify(candidate, scan)
-        ]
+        found = _scan_entities(scan)
         if self._ner is not None:
             found += [e for e in self._ner.find_entities(text) if e.score >= self._min_score]
-            found.sort(key=lambda entity: (entity.offset, -entity.length))
+        found.sort(key=lambda entity: (entity.offset, -entity.length))
         return found
+
+
+def _scan_entities(scan: Scan) -> list[Entity]:
+    """Candidates left to right; after one that holds nothing, the scan goes on inside it."""
+    found: list[Entity] = []
+    position = 0
+    while (candidate := next_candidate(scan.text, position)) is not None:
+        entities = list(classify(candidate, scan))
+        found += entities
+        position = candidate.end if entities else candidate.resume
+    return found
