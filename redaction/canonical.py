@@ -1,0 +1,417 @@
+"""Canonical text for detectors: disguises a model reads straight through are undone.
+
+``canonicalize`` returns the text detectors see (NFKC per character, every decimal digit ASCII,
+spaces and dashes plain, invisible and format characters removed, percent-encoding, HTML
+character references and JSON-style backslash escapes decoded, up to ``MAX_PASSES`` times) and a
+map back: ``to_original`` turns a span found in the canonical text into the original span to
+mask, invisible characters inside it included.
+
+The map is a sorted list of segments. A segment whose canonical and original lengths are equal
+maps character to character (unchanged runs, one-for-one replacements); any other segment is one
+canonical character produced by a whole original run (``%40`` -> ``@``; each of ``f`` and ``i``
+from ``ﬁ``). Removed characters are the gaps between segments.
+
+Cost: ASCII text with no ``%``, ``&`` or ``\\`` returns at once with no map. Otherwise one
+compiled regex finds the runs that may change and everything between them is copied as one
+segment; a second or third pass rescans only the whitespace-delimited stretches around what the
+previous pass changed.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from html.entities import html5
+from typing import Any
+
+import regex
+
+Span = tuple[int, int]
+
+MAX_PASSES = 3
+# A character whose NFKC is longer than this stays as it is (U+FDFA expands to 18).
+MAX_EXPANSION = 4
+
+_QUICK_MARKERS = ("%", "&", "\\")
+# Non-ASCII characters that may change: removed, digits, spaces, dashes, and NFKC_Quick_Check=No
+# (the characters whose NFKC differs from themselves).
+_SPECIAL_CLASS = (
+    r"[[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zs}\p{Pd}\p{Nd}\u2212\p{NFKC_QC=N}]--[\x00-\x7f]]"
+)
+_SCAN = regex.compile(
+    r"(?V1)"
+    r"(?P<percent>(?:%[0-9A-Fa-f]{2})+)"
+    r"|\\(?:(?P<hexbytes>x[0-9A-Fa-f]{2}(?:\\x[0-9A-Fa-f]{2})*)"
+    r"|(?P<pair>u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?P<unicode>u[0-9a-fA-F]{4})"
+    r"|(?P<escape>[\"\\/nrt]))"
+    r"|&(?:(?P<decimal>\#0*[0-9]{1,8}(?![0-9]);?)"
+    r"|(?P<hex>\#[xX]0*[0-9a-fA-F]{1,8}(?![0-9a-fA-F]);?)"
+    r"|(?P<named>[A-Za-z][A-Za-z0-9]{0,31};))"
+    r"|(?P<chars>" + _SPECIAL_CLASS + r"+)"
+)
+_SPECIAL = regex.compile(r"(?V1)" + _SPECIAL_CLASS)
+_REMOVED = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]")
+_DIGIT = regex.compile(r"\p{Nd}")
+_SPACE = regex.compile(r"\p{Zs}")
+_DASH = regex.compile(r"[\p{Pd}\u2212]")
+# Digit values for Nd characters newer than this Python's unicodedata.
+_NUMERIC_VALUES = tuple(regex.compile(rf"\p{{Numeric_Value={value}}}") for value in range(10))
+_SPACE_AFTER = regex.compile(r"[ \t\n\r\f\v]")
+_SPACE_BEFORE = regex.compile(r"(?r)[ \t\n\r\f\v]")
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "r": "\r", "t": "\t"}
+
+
+class _Segments:
+    """Segments under construction: canonical start, original start and end of each."""
+
+    __slots__ = ("canonical", "ends", "length", "starts")
+
+    def __init__(self) -> None:
+        self.canonical: list[int] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.length = 0
+
+    def add(self, size: int, start: int, end: int) -> None:
+        """``size`` canonical chars from original ``[start, end)``: equal lengths or ``size`` 1."""
+        if size == end - start and self._extends(start):
+            self.ends[-1] = end
+        else:
+            self.canonical.append(self.length)
+            self.starts.append(start)
+            self.ends.append(end)
+        self.length += size
+
+    def _extends(self, start: int) -> bool:
+        """Whether a one-for-one run from ``start`` continues the last segment."""
+        if not self.ends or self.ends[-1] != start:
+            return False
+        return self.length - self.canonical[-1] == start - self.starts[-1]
+
+    def freeze(self) -> _OffsetMap:
+        return _OffsetMap(tuple(self.canonical), tuple(self.starts), tuple(self.ends), self.length)
+
+
+@dataclass(frozen=True, slots=True)
+class _OffsetMap:
+    """Canonical characters to original spans (see the module docstring)."""
+
+    canonical: tuple[int, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    length: int
+
+    def segment(self, index: int) -> tuple[int, int, int, int]:
+        """Canonical start and size, original start and end of segment ``index``."""
+        following = self.canonical[index + 1] if index + 1 < len(self.canonical) else self.length
+        first = self.canonical[index]
+        return first, following - first, self.starts[index], self.ends[index]
+
+    def char_span(self, position: int) -> tuple[int, int]:
+        """The original span that produced canonical char ``position``."""
+        first, size, start, end = self.segment(bisect_right(self.canonical, position) - 1)
+        if size != end - start:
+            return start, end
+        return start + position - first, start + position - first + 1
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of the non-empty canonical span ``[start, end)``."""
+        return self.char_span(start)[0], self.char_span(end - 1)[1]
+
+    def add_image(self, out: _Segments, start: int, end: int) -> None:
+        """Add to ``out`` the originals of canonical ``[start, end)``, char for char."""
+        index = bisect_right(self.canonical, start) - 1
+        while start < end:
+            first, size, origin, origin_end = self.segment(index)
+            stop = min(end, first + size)
+            if size == origin_end - origin:
+                out.add(stop - start, origin + start - first, origin + stop - first)
+            else:
+                out.add(1, origin, origin_end)
+            start, index = stop, index + 1
+
+    def is_identity(self, length: int) -> bool:
+        """Whether this maps ``length`` chars one for one onto themselves."""
+        return self.length == length and self.starts == (0,) and self.ends == (length,)
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalText:
+    """A text as detectors should see it, and the way back to the original."""
+
+    original: str
+    text: str  # the canonical text that detectors see
+    _offsets: _OffsetMap | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self._offsets is None and self.text != self.original:
+            raise ValueError("a changed text needs its offset map; use canonicalize()")
+
+    @property
+    def identity(self) -> bool:
+        """Whether ``text`` is ``original`` and every offset maps to itself."""
+        return self._offsets is None
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """The original span ``[s, e)`` that produced canonical chars ``[start, end)``.
+
+        From the first original char of canonical char ``start`` to the end of the original
+        char(s) of canonical char ``end - 1``; every original char in between, removed invisible
+        ones included, is inside. Offsets are clamped to the text. For ``start >= end``, an empty
+        span where canonical char ``start`` came from (the original's end at the text's end).
+        """
+        size = len(self.text)
+        start, end = min(max(start, 0), size), min(max(end, 0), size)
+        if self._offsets is None:
+            return start, max(start, end)
+        if start < end:
+            return self._offsets.span(start, end)
+        position = self._offsets.char_span(start)[0] if start < size else len(self.original)
+        return position, position
+
+
+def canonicalize(text: str) -> CanonicalText:
+    """``text`` canonicalized for detection, with the map back to ``text``."""
+    current, offsets, windows = text, None, [(0, len(text))]
+    for _ in range(MAX_PASSES):
+        if _is_plain(current):
+            break
+        rewritten = _rewrite(current, windows)
+        if rewritten is None:
+            break
+        current, step, changes = rewritten
+        offsets = step if offsets is None else _compose(step, offsets)
+        windows = _windows(current, changes)
+    if offsets is not None and current == text and offsets.is_identity(len(text)):
+        offsets = None
+    return CanonicalText(text, current, offsets)
+
+
+def _is_plain(text: str) -> bool:
+    """The fast path: nothing in ``text`` can change."""
+    return text.isascii() and not any(marker in text for marker in _QUICK_MARKERS)
+
+
+def _compose(outer: _OffsetMap, inner: _OffsetMap) -> _OffsetMap:
+    """The map of a second pass (``outer``) followed back through the first (``inner``)."""
+    out = _Segments()
+    for index in range(len(outer.canonical)):
+        _, size, start, end = outer.segment(index)
+        if size == end - start:
+            inner.add_image(out, start, end)
+        else:
+            out.add(1, *inner.span(start, end))
+    return out.freeze()
+
+
+class _Builder:
+    """One pass's output text and segments, written left to right over ``source``."""
+
+    __slots__ = ("changes", "pieces", "position", "segments", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.pieces: list[str] = []
+        self.segments = _Segments()
+        self.position = 0
+        self.changes: list[Span] = []
+
+    def copy_to(self, end: int) -> None:
+        """Keep the source unchanged up to ``end``."""
+        if end > self.position:
+            self.pieces.append(self.source[self.position : end])
+            self.segments.add(end - self.position, self.position, end)
+            self.position = end
+
+    def replace_to(self, end: int, value: str, *, one_for_one: bool = False) -> None:
+        """Replace the source up to ``end`` by ``value``: char for char when ``one_for_one``,
+        else each char of ``value`` maps to all of it."""
+        if value == self.source[self.position : end]:
+            self.copy_to(end)
+            return
+        first = self.segments.length
+        if one_for_one:
+            self.segments.add(len(value), self.position, end)
+        else:
+            for _ in value:
+                self.segments.add(1, self.position, end)
+        self.changes.append((first, self.segments.length))
+        self.pieces.append(value)
+        self.position = end
+
+    def replace_each(self, values: list[str]) -> None:
+        """Replace each of the next source chars by its value, in bulk when all are removed or
+        all are one char (then they map one for one)."""
+        end = self.position + len(values)
+        joined = "".join(values)
+        if not joined or (len(joined) == len(values) and "" not in values):
+            self.replace_to(end, joined, one_for_one=bool(joined))
+        else:
+            for value in values:
+                self.replace_to(self.position + 1, value)
+
+
+def _rewrite(text: str, windows: list[Span]) -> tuple[str, _OffsetMap, list[Span]] | None:
+    """One pass over the ``windows`` of ``text``: the new text, its map and where it changed."""
+    out = _Builder(text)
+    for low, high in windows:
+        for match in _SCAN.finditer(text, low, high):
+            out.copy_to(match.start())
+            _HANDLERS[match.lastgroup](out, match)
+    if not out.changes:
+        return None
+    out.copy_to(len(text))
+    return "".join(out.pieces), out.segments.freeze(), out.changes
+
+
+def _windows(text: str, changes: list[Span]) -> list[Span]:
+    """The stretches of ``text`` a further pass must scan: those between ASCII whitespace that
+    hold or touch a change. No match spans ASCII whitespace, and elsewhere the last pass
+    scanned the same characters and changed nothing."""
+    windows: list[Span] = []
+    for start, end in changes:
+        if windows and start <= windows[-1][1]:
+            if end > windows[-1][1]:
+                windows[-1] = (windows[-1][0], _next_space(text, end))
+            continue
+        floor = windows[-1][1] if windows else 0
+        before = _SPACE_BEFORE.search(text, floor, start)
+        windows.append((before.end() if before else floor, _next_space(text, end)))
+    return windows
+
+
+def _next_space(text: str, position: int) -> int:
+    """The index of the first ASCII whitespace at or after ``position`` (or the text's end)."""
+    space = _SPACE_AFTER.search(text, position)
+    return space.start() if space else len(text)
+
+
+def _on_percent(out: _Builder, match: Any) -> None:
+    _decode_bytes(out, bytes.fromhex(match.group().replace("%", "")), 3)
+
+
+def _on_hexbytes(out: _Builder, match: Any) -> None:
+    _decode_bytes(out, bytes.fromhex(match.group().replace("\\x", "")), 4)
+
+
+def _decode_bytes(out: _Builder, data: bytes, width: int) -> None:
+    """Escaped bytes, each ``width`` chars: UTF-8 sequences and ASCII decoded, other bytes kept
+    (the codec refuses overlong and surrogate forms; ``surrogateescape`` marks what it refused)."""
+    position = out.position
+    for char in data.decode("utf-8", "surrogateescape"):
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            position += width
+            out.copy_to(position)
+        else:
+            position += width * _utf8_length(code)
+            out.replace_to(position, _canonical_value(char))
+
+
+def _utf8_length(code: int) -> int:
+    return 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+
+
+def _on_pair(out: _Builder, match: Any) -> None:
+    high, low = int(match.group()[2:6], 16), int(match.group()[8:12], 16)
+    char = chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+    out.replace_to(match.end(), _canonical_value(char))
+
+
+def _on_unicode(out: _Builder, match: Any) -> None:
+    code = int(match.group()[2:], 16)
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate stays as it is written
+        out.copy_to(match.end())
+    else:
+        out.replace_to(match.end(), _canonical_value(chr(code)))
+
+
+def _on_escape(out: _Builder, match: Any) -> None:
+    out.replace_to(match.end(), _ESCAPES[match.group()[1]])
+
+
+def _on_decimal(out: _Builder, match: Any) -> None:
+    code = int(match.group()[2:].rstrip(";"))
+    out.replace_to(match.end(), _canonical_value(html.unescape(f"&#{code};")))
+
+
+def _on_hex(out: _Builder, match: Any) -> None:
+    code = int(match.group()[3:].rstrip(";"), 16)
+    out.replace_to(match.end(), _canonical_value(html.unescape(f"&#x{code:x};")))
+
+
+def _on_named(out: _Builder, match: Any) -> None:
+    reference = match.group()
+    if reference[1:] in html5:
+        out.replace_to(match.end(), _canonical_value(html.unescape(reference)))
+    else:
+        out.copy_to(match.end())
+
+
+def _on_chars(out: _Builder, match: Any) -> None:
+    out.replace_each([_canonical_char(char) for char in match.group()])
+
+
+_HANDLERS: dict[str, Callable[[_Builder, Any], None]] = {
+    "percent": _on_percent,
+    "hexbytes": _on_hexbytes,
+    "pair": _on_pair,
+    "unicode": _on_unicode,
+    "escape": _on_escape,
+    "decimal": _on_decimal,
+    "hex": _on_hex,
+    "named": _on_named,
+    "chars": _on_chars,
+}
+
+
+def _canonical_value(value: str) -> str:
+    """A decoded value with each of its characters canonical."""
+    if value.isascii():
+        return value
+    return "".join(_canonical_char(char) if _SPECIAL.match(char) else char for char in value)
+
+
+# Only characters of _SPECIAL_CLASS come here, so the cache is bounded by that class.
+@cache
+def _canonical_char(char: str) -> str:
+    """One character canonical: removed, plain digit, space or dash, else its short NFKC."""
+    plain = _plain_char(char)
+    if plain is not None:
+        return plain
+    folded = unicodedata.normalize("NFKC", char)
+    if len(folded) > MAX_EXPANSION:
+        return char
+    return "".join(_fold_part(part) for part in folded)
+
+
+def _fold_part(char: str) -> str:
+    plain = _plain_char(char)
+    return char if plain is None else plain
+
+
+def _plain_char(char: str) -> str | None:
+    """The empty string for a removed char, the ASCII digit, space or dash it stands for, or
+    None."""
+    if _REMOVED.match(char):
+        return ""
+    if _DIGIT.match(char):
+        return _digit(char)
+    if _SPACE.match(char):
+        return " "
+    if _DASH.match(char):
+        return "-"
+    return None
+
+
+def _digit(char: str) -> str | None:
+    """The ASCII digit of a decimal digit character."""
+    value = unicodedata.decimal(char, None)
+    if value is None:
+        value = next((n for n, pattern in enumerate(_NUMERIC_VALUES) if pattern.match(char)), None)
+    return None if value is None else str(value)
