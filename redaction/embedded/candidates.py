@@ -31,7 +31,7 @@ SPACELESS = (
 _W = rf"[^\W{SPACELESS}]"  # a word character of a spaced script, "_" included
 _L = rf"[^\W_{SPACELESS}]"  # the same without "_"
 _END = rf"(?!{_W})"  # what \b means at the end of a value, with spaceless letters as spaces
-_SEP = r"(?:[\ ./-]|\)\ ?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}\b))"
+_SEP = r"(?:[\ ./-]|\ -\ |\)\ ?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}\b))"
 
 _SHAPES = (
     r"[DAEHSU](?P<connection>)(?:efaultEndpointsProtocol|ccountEndpoint|ccountName|ndpoint"
@@ -166,7 +166,8 @@ def _glued(shape: str, text: str, start: int) -> bool | None:
         return False
     before = text[start - 1]
     if shape == "numeric":
-        return _numeric_glue(before, text[start - 2] if start > 1 else " ")
+        glue = _numeric_glue(before, text[start - 2] if start > 1 else " ")
+        return glue and text[start] not in "+("  # "call+1 415...": a phone's own start
     if shape == "code":
         return _code_glue(before)
     if shape == "iban":

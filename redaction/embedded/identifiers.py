@@ -113,7 +113,7 @@ _LICENSE = "driver driver's drivers license licence dl driving"
 
 NUMERIC_RULES: tuple[Rule, ...] = (
     _rule(CARD, r"\d{12,19}", is_card_number, 0.85, _CARD),
-    _rule(CARD, r"\d{4}(?:[ .-]\d{4}){2}[ .-]\d{1,7}", is_card_number, 0.9, _CARD),
+    _rule(CARD, r"\d{4}(?:(?:[ .-]| - )\d{4}){2}(?:[ .-]| - )\d{1,7}", is_card_number, 0.9, _CARD),
     _rule(CARD, r"\d{4}([ .-])\d{6}\1\d{4,5}", is_card_number, 0.9, _CARD),
     _rule("USSocialSecurityNumber", r"\d{3}([ -])\d{2}\1\d{4}", _dashed(ssn.is_valid), 0.85, _SSN),
     _rule("USSocialSecurityNumber", r"\d{9}", ssn.is_valid, 0.2, _SSN),

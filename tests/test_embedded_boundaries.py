@@ -1,0 +1,177 @@
+"""Where a value starts and ends: the exact span the embedded detector masks, in everyday text.
+
+Each case names the classes of issue 14 it stands for: a token before a value, a value glued to
+a word or to a script written without spaces, separators, IBAN and IPv6 forms, overlapping
+readings (the longest plausible one is masked whole), and digit-heavy text that holds no
+personal data at all.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from redaction.embedded import EmbeddedRecognizer
+
+RECOGNIZER = EmbeddedRecognizer()
+CARD = "CreditCardNumber"
+SSN = "USSocialSecurityNumber"
+IBAN = "InternationalBankingAccountNumber"
+IP = "IPAddress"
+PHONE = "PhoneNumber"
+
+Expected = list[tuple[str, str]]
+
+
+def found_spans(text: str, language: str = "en") -> list[tuple[str, int, int]]:
+    return [(e.category, e.offset, e.end) for e in RECOGNIZER.find_entities(text, language)]
+
+
+def expected_spans(text: str, expected: Expected) -> list[tuple[str, int, int]]:
+    spans = []
+    for category, value in expected:
+        start = text.index(value)
+        spans.append((category, start, start + len(value)))
+    return sorted(spans, key=lambda span: (span[1], -span[2]))
+
+
+def check(text: str, expected: Expected, language: str = "en") -> None:
+    assert found_spans(text, language) == expected_spans(text, expected), [
+        (category, text[start:end]) for category, start, end in found_spans(text, language)
+    ]
+
+
+# A token just before a value is never read together with it (nor swallows it as a date).
+TOKEN_BEFORE = [
+    ("Customer 7 card 4111 1111 1111 1111", [(CARD, "4111 1111 1111 1111")]),
+    ("Customer 7 4111 1111 1111 1111", [(CARD, "4111 1111 1111 1111")]),
+    ("v2 4111 1111 1111 1111", [(CARD, "4111 1111 1111 1111")]),
+    ("my 2nd card 4111 1111 1111 1111", [(CARD, "4111 1111 1111 1111")]),
+    ("row 17 4111 1111 1111 1111 exp 12/27", [(CARD, "4111 1111 1111 1111")]),
+    ("Day 3 4111 1111 1111 1111", [(CARD, "4111 1111 1111 1111")]),
+    ("a0 123-45-6789", [(SSN, "123-45-6789")]),
+    ("mod97 4000000000000002", [(CARD, "4000000000000002")]),
+    ("oe5 4961511482237588", [(CARD, "4961511482237588")]),
+    ("Ï1 100-69-7772", [(SSN, "100-69-7772")]),
+    (".²3 4404672442006904", [(CARD, "4404672442006904")]),
+    ("row 17 (415) 555-2671", [(PHONE, "(415) 555-2671")]),
+    ("5 March 1984 4111 1111 1111 1111", [("Date", "5 March 1984"), (CARD, "4111 1111 1111 1111")]),
+    ("ids 1 2 3 4 5 6 7 8 9 10 11 12 13 then 123-45-6789", [(SSN, "123-45-6789")]),
+]
+
+# A value glued to Latin letters, "_" or "-", or to a script written without spaces.
+GLUED = [
+    ("zq-secret-4111111111111111-zq", [(CARD, "4111111111111111")]),
+    ("id_4111111111111111", [(CARD, "4111111111111111")]),
+    ("abc4111111111111111", [(CARD, "4111111111111111")]),
+    ("ref-123-45-6789", [(SSN, "123-45-6789")]),
+    ("call+1 415 555 2671", [(PHONE, "+1 415 555 2671")]),
+    ("电话4111111111111111号", [(CARD, "4111111111111111")]),
+    ("身份证123-45-6789。", [(SSN, "123-45-6789")]),
+    ("โทร4111111111111111ครับ", [(CARD, "4111111111111111")]),
+    ("メールjohn@example.com です", [("Email", "john@example.com")]),
+    ("邮箱john@example.com谢谢", [("Email", "john@example.com")]),
+    ("이메일john@example.com으로", [("Email", "john@example.com")]),
+    ("看https://example.com/path谢谢", [("URL", "https://example.com/path")]),
+    ("网址www.example.com。", [("URL", "www.example.com")]),
+    ("地址2001:db8::1号", [(IP, "2001:db8::1")]),
+    ("IBAN:DE89370400440532013000です", [(IBAN, "DE89370400440532013000")]),
+]
+
+# Card numbers split by dots, tabs, line breaks, mixed spaces and dashes; IBAN spellings.
+SEPARATORS = [
+    ("4111.1111.1111.1111", [(CARD, "4111.1111.1111.1111")]),
+    ("card\t4111\t1111\t1111\t1111\tok", [(CARD, "4111\t1111\t1111\t1111")]),
+    ("card:\n4111\n1111\n1111\n1111\n", [(CARD, "4111\n1111\n1111\n1111")]),
+    ("4111\r\n1111\r\n1111\r\n1111", [(CARD, "4111\r\n1111\r\n1111\r\n1111")]),
+    ("4111 1111-1111 1111", [(CARD, "4111 1111-1111 1111")]),
+    ("a-b 4111-1111 1111.1111", [(CARD, "4111-1111 1111.1111")]),
+    ("card: 4111 - 1111 - 1111 - 1111 ok", [(CARD, "4111 - 1111 - 1111 - 1111")]),
+    ("de89 3704 0044 0532 0130 00", [(IBAN, "de89 3704 0044 0532 0130 00")]),
+    ("de89370400440532013000", [(IBAN, "de89370400440532013000")]),
+    ("DE89-3704-0044-0532-0130-00", [(IBAN, "DE89-3704-0044-0532-0130-00")]),
+    ("IBAN DE 89 3704 0044 0532 0130 00.", [(IBAN, "DE 89 3704 0044 0532 0130 00")]),
+    ("iban: gb82 west 1234 5698 7654 32", [(IBAN, "gb82 west 1234 5698 7654 32")]),
+    ("GB82-WEST-1234-5698-7654-32", [(IBAN, "GB82-WEST-1234-5698-7654-32")]),
+    (
+        "RU02 0445 2560 0407 0281 0412 3456 7890 1",
+        [(IBAN, "RU02 0445 2560 0407 0281 0412 3456 7890 1")],
+    ),
+]
+
+# IPv6 in its compressed and mixed forms, IPv4 inside IPv6, zone ids.
+IPV6 = [
+    ("ping ::1 now", [(IP, "::1")]),
+    ("via 2001:db8::10.0.0.1.", [(IP, "2001:db8::10.0.0.1")]),
+    ("mapped ::ffff:198.51.100.7 here", [(IP, "::ffff:198.51.100.7")]),
+    ("link fe80::1%eth0 up", [(IP, "fe80::1%eth0")]),
+    ("nat64 64:ff9b::192.0.2.33", [(IP, "64:ff9b::192.0.2.33")]),
+    ("full 2001:db8:0:0:0:0:0:1 form", [(IP, "2001:db8:0:0:0:0:0:1")]),
+    ("[2001:db8::1]:8080", [(IP, "2001:db8::1")]),
+    ("loopback 127.0.0.1", [(IP, "127.0.0.1")]),
+]
+
+# Overlapping readings: the longest plausible one wins and is masked whole.
+WHOLE = [
+    ("IBAN DE89 3704 0044 0532 0130 01 (typo)", [(IBAN, "DE89 3704 0044 0532 0130 01")]),
+    ("pay GB82WEST12345698765433 today", [(IBAN, "GB82WEST12345698765433")]),
+    ("ssn 123 45 6789", [(SSN, "123 45 6789")]),
+    ("7 4111 1111 1111 1111 11/27", [(CARD, "4111 1111 1111 1111")]),
+]
+
+# Digit-heavy text that holds no personal data.
+NEGATIVES = [
+    "Upgraded from v2.4.1 to v10.4.12.1 (build 20240305.17) yesterday.",
+    "Order #1234567890 shipped; invoice 2024-000123; ticket 4400123456.",
+    "Log 2024-03-05T10:22:01Z request took 1234 ms, retry at 2024-03-05 10:22:31.",
+    "Totals: 1,234,567.89 EUR, qty 250, unit 19.99, tax 3.14159.",
+    "ids 12 345 678 901 234 567 890 123 456 789 012 345",
+    "scores 846 579 126 970 228 645 642 596 970 63 333 698 530",
+    "years\n2019\n2020\n2021\n2022\n2023",
+    "file_2024-03-05.log and build_20240305 and release-2024.03.05",
+    "sha 9fceb02d0ae598e95dc970b74767f19372d61af8 and deadbeef4111111111111111",
+    "uuid 550e8400-e29b-41d4-a716-446655440000, trace 41964d87-0357-4c7f-8308-162",
+    "version 10.0.0.1 released, listening on 0.0.0.0:8080 and [::]:443",
+    "Section 3.2.1, page 1024, room 4.12 at 10:30, extension 2314, pid 48213.",
+    "ISBN 978-3-16-148410-0, part no. 12-3456-789, SKU 4006381333931.",
+    "Tracking number 1Z999AA10123456784 via UPS, error E1234567 at line 42.",
+    "订单号12345678, 版本2.4.1发布于2024年3月, 价格1299.00元",
+    "on 12:30:45 the ratio was 3:2 and std::vector<int> v{1, 2};",
+    "pages 10 - 20 and 30 - 40, sizes 1024x768 and 1920x1080",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TOKEN_BEFORE)
+def test_a_token_before_a_value_stays_out_of_it(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), GLUED)
+def test_values_glued_to_words_and_spaceless_scripts(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), SEPARATORS)
+def test_separators_inside_card_numbers_and_ibans(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), IPV6)
+def test_ipv6_compressed_mixed_and_zoned(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), WHOLE)
+def test_longest_plausible_reading_is_masked_whole(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_digit_heavy_text_without_personal_data(text: str) -> None:
+    check(text, [])
+
+
+def test_failed_shapes_do_not_hide_what_follows() -> None:
+    """A long run of numbers, a failed date and a failed IBAN shape all give the scan back."""
+    text = "list 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 card 4111 1111 1111 1111"
+    check(text, [(CARD, "4111 1111 1111 1111")])
+    check("on 03 September 2025 at noon", [("Date", "03 September 2025")])
