@@ -30,8 +30,9 @@ SPACELESS = (
 )
 _W = rf"[^\W{SPACELESS}]"  # a word character of a spaced script, "_" included
 _L = rf"[^\W_{SPACELESS}]"  # the same without "_"
-_END = rf"(?!{_W})"  # what \b means at the end of a value, with spaceless letters as spaces
-_SEP = r"(?:[\ ./-]|\ -\ |\)\ ?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}\b))"
+# What \b means at the end of a value: spaceless letters count as a space, and so does "_".
+_END = rf"(?!{_L})"
+_SEP = r"(?:[\ ./-]|\ -\ |\)\ ?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}(?!\d)))"
 
 _SHAPES = (
     r"[DAEHSU](?P<connection>)(?:efaultEndpointsProtocol|ccountEndpoint|ccountName|ndpoint"
@@ -42,7 +43,7 @@ _SHAPES = (
     rf"[:w](?P<url>)(?:(?<=:)//|(?<=w)ww\.)[^\s<>\"'`{SPACELESS}]+",
     r"s(?P<sas>)ig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}",
     r":(?P<ipv6>)(?:[0-9A-Fa-f]{0,4}:){1,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
-    rf"(?:%[0-9A-Za-z_.-]+)?(?!{_W}|:)",
+    rf"(?:%[0-9A-Za-z_.-]+)?(?!{_L}|:[0-9A-Fa-f:])",
     rf"\d(?P<iban>)(?<=[a-z]{{2}}\d)\d(?:[\ -]?[a-z0-9]{{4}}){{2,7}}"
     rf"(?:[\ -]?[a-z0-9]{{1,3}})?{_END}",
     r"[-+\d](?P<gps>)(?:(?<=\d)\d?|\d{1,2})\.\d{3,}°?\ ?[NS]?,\ ?[-+]?\d{1,3}\.\d{3,}°?"
@@ -70,14 +71,14 @@ _LEFT_BOUNDARY = {
     "day_year": re.compile(rf"{_W}|[.,/-]"),
     "nino": _SPACED_WORD,
     "swift": _SPACED_WORD,
-    "ipv6": re.compile(rf"{_W}|[:.]"),
+    "ipv6": re.compile(rf"{_L}|[:.]"),
     "base64_key": re.compile(r"[\w+/]"),
 }
-_LOCAL_PART = re.compile(rf"{_L}(?:{_W}|[.+-]){{0,63}}$")
-_SCHEME = re.compile(r"(?:https?|s?ftp|wss?)$", re.I)
-_HEX_HEAD = re.compile(r"[0-9A-Fa-f]{1,4}$")
-_HOST = re.compile(r"[\w-]{1,63}$")
-_MONTH_WORD = re.compile(r"[^\W\d_]{3,9}\.? $")
+_LOCAL_PART = re.compile(rf"{_L}(?:{_W}|[.+-]){{0,63}}\Z")
+_SCHEME = re.compile(r"(?:https?|s?ftp|wss?)\Z", re.I)
+_HEX_HEAD = re.compile(r"[0-9A-Fa-f]{1,4}\Z")
+_HOST = re.compile(r"[\w-]{1,63}\Z")
+_MONTH_WORD = re.compile(r"[^\W\d_]{3,9}\.? \Z")
 _WHITESPACE = re.compile(r"\s")
 # Shapes whose classification looks inside the whole span; others are rescanned when they fail.
 _SELF_SEARCHING = frozenset({"numeric", "code", "iban", "url", "email"})
@@ -124,6 +125,8 @@ def _candidate(match: re.Match[str], text: str) -> Candidate | None:
     glued = _glued(shape, text, start)
     if glued is None or (glued and shape == "numeric" and end - start < MIN_GLUED_DIGITS):
         return None
+    if shape == "ipv6" and text.endswith(":", 0, end) and not text.endswith("::", 0, end):
+        end -= 1  # "at 2001:db8::1: down": the colon ends the sentence
     resume = end if shape in _SELF_SEARCHING else _next_token(text, anchor, end)
     return Candidate(shape, start, end, glued, resume)
 
@@ -165,9 +168,10 @@ def _glued(shape: str, text: str, start: int) -> bool | None:
     if start == 0:
         return False
     before = text[start - 1]
+    if shape == "numeric" and text[start] in "+(":  # "call+1 415...": a phone's own start
+        return None if _is_digit(before) else False
     if shape == "numeric":
-        glue = _numeric_glue(before, text[start - 2] if start > 1 else " ")
-        return glue and text[start] not in "+("  # "call+1 415...": a phone's own start
+        return _numeric_glue(before, text[start - 2] if start > 1 else " ")
     if shape == "code":
         return _code_glue(before)
     if shape == "iban":

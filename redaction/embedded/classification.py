@@ -19,14 +19,18 @@ _SSN_SHAPE = re.compile(r"\d{3}-\d\d-\d{4}")
 _GROUPS_OF_FOUR = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){2,}(?:(?:\s|\r\n)\d{1,4})?")
 _SPREAD = re.compile(r"[\t\r\n]")
 _SPREAD_CARD = re.compile(r"\d{4}(?:\s+\d{4}){2}\s+\d{1,7}")
+_SPREAD_BEFORE = re.compile(r"\d[\t\r\n]+\Z")  # another group joined by a tab or a break
+_SPREAD_AFTER = re.compile(r"[\t\r\n]+\d")
 _CARD_SCORE = 0.9
 _IBAN_SHAPED_SCORE = 0.6
-_PIECE = re.compile(r"\S+")
+# Pieces of a run: split at spaces, and around a parenthesis unless it closes on its piece.
+_PIECE = re.compile(r"\([^\s()]*\)[^\s(]*|[^\s()]+\)?|[()]")
 _MAX_PIECES = 8  # per window: enough for "2 95 10 99 126 111 93"
 _MAX_WINDOW = 40
 _MAX_CODE_WINDOW = 48  # the longest IBAN printed in groups of four
 _MIN_DIGITS = 6  # the shortest numeric value is a date such as 1/2/2024
 _MIN_RUN_DIGITS = 4  # ... or an IP address such as 1.2.3.4
+_OPEN_PAREN = re.compile(r"\(\d+(?:[\s.-]|$)")  # not "(415) 555..."
 _IBAN_HEAD = re.compile(r"[A-Za-z]{2} ?\d\d")
 _MAX_DIGITS = 19  # the longest is a card number
 _HEX_TOKEN = 24
@@ -148,9 +152,12 @@ def _classify_url(scan: Scan, start: int, end: int) -> Iterator[Entity]:
 
 
 def _classify_numeric(scan: Scan, candidate: Candidate) -> list[Entity]:
+    start, end = candidate.start, candidate.end
+    if scan.text.startswith("(", start) and _OPEN_PAREN.match(scan.text, start, end):
+        start += 1  # "(4111 1111 1111 1111)": the parenthesis is not part of the number
     if candidate.glued:
-        return _classify_glued_run(scan, candidate.start, candidate.end)
-    return _classify_run(scan, candidate.start, candidate.end, _numeric_verdict)
+        return _classify_glued_run(scan, start, end)
+    return _classify_run(scan, start, end, _numeric_verdict)
 
 
 def _classify_glued_run(scan: Scan, start: int, end: int) -> list[Entity]:
@@ -158,12 +165,14 @@ def _classify_glued_run(scan: Scan, start: int, end: int) -> list[Entity]:
     if _digit_count(scan.text, start, end) < MIN_GLUED_DIGITS or _in_hex_token(scan.text, start):
         return []
 
+    to_letter = start > 0 and scan.text[start - 1].isalnum()
+
     def judge(scan: Scan, w_start: int, w_end: int, around: _Around) -> _Verdict | None:
         if w_start != start:
             return _numeric_verdict(scan, w_start, w_end, around)
-        if _PIECE.fullmatch(scan.text, w_start, w_end) is None:
+        if w_end > around.pieces[0][1]:
             return None  # the glued token is never read together with the pieces after it
-        return _numeric_verdict(scan, w_start, w_end, around, glued=True)
+        return _numeric_verdict(scan, w_start, w_end, around, glued=to_letter)
 
     return _classify_run(scan, start, end, judge, glued=True)
 
@@ -216,7 +225,7 @@ def _classify_run(
     found: list[Entity] = []
     last_resort = start if glued else -1
     for w_start, w_end in sorted(
-        _windows(pieces), key=lambda w: (w[0] == last_resort, w[0] - w[1], w[0])
+        _windows(scan.text, pieces), key=lambda w: (w[0] == last_resort, w[0] - w[1], w[0])
     ):
         if any(w_start < entity.end and entity.offset < w_end for entity in found):
             continue
@@ -231,12 +240,17 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _PIECE.finditer(text, start, end)]
 
 
-def _windows(pieces: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+def _windows(text: str, pieces: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """Runs of whole pieces; also each one cut at the last dash of its last piece, so that a
+    suffix ("2671-5", "6789-R") does not hide the value before it."""
     for first, (w_start, _) in enumerate(pieces):
-        for w_end in (end for _, end in pieces[first : first + _MAX_PIECES]):
+        for last_start, w_end in pieces[first : first + _MAX_PIECES]:
             if w_end - w_start > _MAX_WINDOW:
                 break
             yield w_start, w_end
+            cut = text.rfind("-", max(w_start, last_start), w_end)
+            if cut > w_start and text[cut - 1].isdigit():
+                yield w_start, cut
 
 
 def _digit_count(text: str, start: int, end: int) -> int:
@@ -254,13 +268,13 @@ def _in_hex_token(text: str, start: int) -> bool:
 def _numeric_verdict(
     scan: Scan, start: int, end: int, around: _Around, *, glued: bool = False
 ) -> _Verdict | None:
-    """What a window of digit groups is; one glued to a word is never a date or an IP address."""
+    """What a window of digit groups is; one glued to a letter is never a date or an IP address."""
     value, context = scan.text[start:end], around.context
     digits = _digit_count(scan.text, start, end)
     if not _MIN_DIGITS <= digits <= _MAX_DIGITS:
         return None if glued or digits < 4 else _ip_verdict(value, context)
     if _SPREAD.search(value):
-        return _spread_card_verdict(value, context) if not around.others(start, end) else None
+        return _spread_card_verdict(scan.text, start, end, context)
     if not glued:
         if dates.is_timestamp(value, scan.text[end : end + _TEXT_AFTER]):
             return None
@@ -291,8 +305,12 @@ def _ip_verdict(value: str, context: Context) -> _Verdict | None:
     return None
 
 
-def _spread_card_verdict(value: str, context: Context) -> _Verdict | None:
-    """Digit groups split by tabs or line breaks: only a card number in groups of four counts."""
+def _spread_card_verdict(text: str, start: int, end: int, context: Context) -> _Verdict | None:
+    """Digit groups split by tabs or line breaks: only a card number in groups of four counts,
+    and only where no more groups follow or precede it that way (a column of numbers)."""
+    value = text[start:end]
+    if _SPREAD_BEFORE.search(text, max(0, start - 3), start) or _SPREAD_AFTER.match(text, end):
+        return None
     if _SPREAD_CARD.fullmatch(value) and identifiers.is_card_number(value):
         return _Verdict(identifiers.CARD, context.adjust(_CARD_SCORE, identifiers.CARD_CUES))
     return None
