@@ -19,8 +19,9 @@ _SSN_SHAPE = re.compile(r"\d{3}-\d\d-\d{4}")
 _GROUPS_OF_FOUR = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){2,}(?:(?:\s|\r\n)\d{1,4})?")
 _SPREAD = re.compile(r"[\t\r\n]")
 _SPREAD_CARD = re.compile(r"\d{4}(?:\s+\d{4}){2}\s+\d{1,7}")
-_SPREAD_BEFORE = re.compile(r"\d[\t\r\n]+\Z")  # another group joined by a tab or a break
-_SPREAD_AFTER = re.compile(r"[\t\r\n]+\d")
+# Another group of four joined by a tab or a break: a column of numbers, not one number.
+_SPREAD_BEFORE = re.compile(r"(?<!\d)\d{4}[\t\r\n]+\Z")
+_SPREAD_AFTER = re.compile(r"[\t\r\n]+\d{4}(?!\d)")
 _CARD_SCORE = 0.9
 _IBAN_SHAPED_SCORE = 0.6
 # Pieces of a run: split at spaces, and around a parenthesis unless it closes on its piece.
@@ -28,6 +29,7 @@ _PIECE = re.compile(r"\([^\s()]*\)[^\s(]*|[^\s()]+\)?|[()]")
 _MAX_PIECES = 8  # per window: enough for "2 95 10 99 126 111 93"
 _MAX_WINDOW = 40
 _MAX_CODE_WINDOW = 48  # the longest IBAN printed in groups of four
+_MAX_CODE_PIECES = 10
 _MIN_DIGITS = 6  # the shortest numeric value is a date such as 1/2/2024
 _MIN_RUN_DIGITS = 4  # ... or an IP address such as 1.2.3.4
 _OPEN_PAREN = re.compile(r"\(\d+(?:[\s.-]|$)")  # not "(415) 555..."
@@ -197,10 +199,8 @@ def _classify_first(scan: Scan, start: int, end: int, judge: _Judge) -> list[Ent
     """The longest window that starts at ``start`` and holds, if any."""
     pieces = _pieces(scan.text, start, end)
     around = _Around(scan.text, start, end, pieces)
-    for last in range(len(pieces) - 1, -1, -1):
-        w_end = pieces[last][1]
-        if w_end - start > _MAX_CODE_WINDOW:
-            continue
+    ends = sorted(_ends(scan.text, pieces, 0, _MAX_CODE_WINDOW, _MAX_CODE_PIECES), reverse=True)
+    for w_end in ends:
         verdict = judge(scan, start, w_end, around)
         if verdict is not None and verdict.score >= scan.min_score:
             return [Entity(start, w_end - start, verdict.category, verdict.score)]
@@ -241,16 +241,24 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _windows(text: str, pieces: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """Runs of whole pieces; also each one cut at the last dash of its last piece, so that a
-    suffix ("2671-5", "6789-R") does not hide the value before it."""
     for first, (w_start, _) in enumerate(pieces):
-        for last_start, w_end in pieces[first : first + _MAX_PIECES]:
-            if w_end - w_start > _MAX_WINDOW:
-                break
+        for w_end in _ends(text, pieces, first, _MAX_WINDOW, _MAX_PIECES):
             yield w_start, w_end
-            cut = text.rfind("-", max(w_start, last_start), w_end)
-            if cut > w_start and text[cut - 1].isdigit():
-                yield w_start, cut
+
+
+def _ends(
+    text: str, pieces: list[tuple[int, int]], first: int, longest: int, most: int
+) -> Iterator[int]:
+    """Where windows from piece ``first`` end: after a whole piece, or at the last dash of
+    that piece, so that a suffix ("2671-5", "6789-R") does not hide the value before it."""
+    w_start = pieces[first][0]
+    for last_start, w_end in pieces[first : first + most]:
+        if w_end - w_start > longest:
+            break
+        yield w_end
+        cut = text.rfind("-", max(w_start, last_start), w_end)
+        if cut > w_start and text[cut - 1].isdigit():
+            yield cut
 
 
 def _digit_count(text: str, start: int, end: int) -> int:
@@ -309,7 +317,7 @@ def _spread_card_verdict(text: str, start: int, end: int, context: Context) -> _
     """Digit groups split by tabs or line breaks: only a card number in groups of four counts,
     and only where no more groups follow or precede it that way (a column of numbers)."""
     value = text[start:end]
-    if _SPREAD_BEFORE.search(text, max(0, start - 3), start) or _SPREAD_AFTER.match(text, end):
+    if _SPREAD_BEFORE.search(text, max(0, start - 7), start) or _SPREAD_AFTER.match(text, end):
         return None
     if _SPREAD_CARD.fullmatch(value) and identifiers.is_card_number(value):
         return _Verdict(identifiers.CARD, context.adjust(_CARD_SCORE, identifiers.CARD_CUES))
