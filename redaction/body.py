@@ -1,71 +1,96 @@
 """Where the text is in an OpenAI request body, and how to put redacted text back.
 
-``find_texts`` walks a parsed JSON body and returns every string the service must scan, with its
-location; ``replace_texts`` returns a copy of the body with some of those strings replaced. Nothing
-else in the body changes: values, types and key order are kept.
+Default deny: ``find_texts`` returns every string of the body, every object key outside the
+fixed vocabulary of OpenAI field names, and every number with six or more digits, each with its
+location. Only a short list of slots is exempt, and only when the value has the non-text shape the
+OpenAI schema fixes for it (``vocabulary.exempt``): a model name, an exact role, an enum token, an
+id. Base64 is skipped only in binary slots, and only when it decodes to bytes that are not text;
+text behind base64 (``data:text/plain;base64,...``) is decoded and scanned. Tool-call arguments
+are parsed as JSON and walked like the body. Messages whose role is exactly a known role that
+``scan_roles`` does not list are left alone; any other role is scanned.
+
+``replace_texts`` returns a copy of the body with some of those texts replaced: a string in
+place, a key renamed (keys stay unique, order kept), a number turned into the masked string, an
+encoded text re-encoded. Nothing else changes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import itertools
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from redaction.vocabulary import KNOWN_ROLES, TOOL_ROLES, exempt, is_vocabulary
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
+FieldKind = Literal["text", "key", "number"]
 
-# Keys whose values never hold conversation content, in bodies of unknown shape.
+# Slots whose value may be a base64 payload (raw, or a data URI).
+BINARY_KEYS = frozenset({"data", "b64_json", "file_data", "image_url", "url", "audio", "image"})
+# Kept for /restore, which walks model answers: keys whose values are never model prose there.
 STRUCTURAL_KEYS = frozenset(
-    {
-        "model",
-        "role",
-        "type",
-        "id",
-        "object",
-        "tool_call_id",
-        "call_id",
-        "tool_choice",
-        "response_format",
-        "encoding_format",
-        "service_tier",
-        "reasoning_effort",
-        "modalities",
-        "voice",
-        "format",
-        "detail",
-        "mime_type",
-        "media_type",
-        "status",
-        "finish_reason",
-    }
+    {"model", "role", "type", "id", "object", "tool_call_id", "call_id", "status"}
+    | {"finish_reason", "encoding_format", "service_tier", "format", "detail", "mime_type"}
 )
-# Keys whose values are encoded binary payloads (base64), never text.
-BINARY_KEYS = frozenset({"data", "b64_json", "file_data", "image_url", "audio"})
-TOOL_ROLES = frozenset({"tool", "function"})
+MIN_NUMBER_DIGITS = 6
+MAX_CONTEXT = 64
+# Raw base64 (no data URI) shorter than this is read as text: real payloads are far longer.
+MIN_RAW_BASE64 = 64
+_DIGIT = re.compile(r"\d")
+_DATA_URI = re.compile(r"data:([^,;]{0,100})((?:;[^,;]{0,100}){0,8});base64,", re.IGNORECASE)
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
+_URL_ORIGIN = re.compile(
+    r"https?://[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){0,8}[A-Za-z0-9-]{1,63}(?::\d{1,5})?"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class TextField:
-    """A string to scan: ``path`` locates it in the body; ``inner`` locates it inside a JSON string
-    at ``path`` (tool-call arguments), or is None when the string at ``path`` is the text."""
+    """Something to scan. ``path`` locates it in the body; ``inner`` inside the JSON string at
+    ``path`` (tool-call arguments), or None. ``kind`` says what it is: a string (``text``), an
+    object key (the last step of its path), or a number (its decimal text). A string's value is
+    ``prefix + text``, or ``prefix + base64(text)`` when ``encoded``. Fields with the same
+    ``flow`` are read one after another by the model (message contents), so the seams between
+    them are scanned too. ``public`` is the location with every key outside the vocabulary
+    replaced by its position, so that diagnostics never echo the body. ``context`` is the key
+    the value stands under (``phone`` for ``{"phone": 14255550100}``): detectors read it before
+    the text, as the model does, and it is never masked as part of this field."""
 
     path: Path
     inner: Path | None
     text: str
+    kind: FieldKind = "text"
+    prefix: str = ""
+    encoded: bool = False
+    flow: int | None = None
+    public: tuple[Path, Path | None] = field(default=((), None), compare=False)
+    context: str = ""
 
     @property
     def pointer(self) -> str:
-        """RFC 6901 JSON pointer of the field (``#``-suffixed inside JSON-encoded arguments)."""
-        outer = _pointer(self.path)
-        return outer if self.inner is None else f"{outer}#{_pointer(self.inner)}"
+        """RFC 6901-style pointer (``#``-suffixed inside JSON-encoded arguments); a key outside
+        the vocabulary appears as ``*N``, its position in its object."""
+        outer, inner = self.public
+        return _pointer(outer) if inner is None else f"{_pointer(outer)}#{_pointer(inner)}"
+
+    def value(self, text: str) -> Any:
+        """What the body holds in this field's place once its text is ``text``."""
+        if self.encoded:
+            text = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        return self.prefix + text
 
 
 def find_texts(body: Mapping[str, Any], scan_roles: Collection[str]) -> list[TextField]:
-    """Every string of ``body`` that must be scanned, in document order."""
-    roles = _effective_roles(scan_roles)
-    return list(_walk_body(body, roles))
+    """Every text of ``body`` that must be scanned, in document order."""
+    walker = _Walker(_effective_roles(scan_roles))
+    walker.object(body, _Where((), (), None))
+    return walker.fields
 
 
 def replace_texts(
@@ -73,37 +98,291 @@ def replace_texts(
 ) -> Any:
     """A copy of ``body`` with ``fields[i]`` replaced by ``texts[i]`` wherever they differ.
 
-    Only the containers on the way to a changed string are copied; the input is never changed.
-    """
-    root = _CopyOnWrite(body)
-    inner_changes: dict[Path, list[tuple[Path, str]]] = {}
-    for field, text in zip(fields, texts, strict=True):
-        if text == field.text:
+    Only the containers on the way to a change are copied; the input is never changed."""
+    root = _Editor(body)
+    inner: dict[Path, list[tuple[TextField, str]]] = {}
+    for item, text in zip(fields, texts, strict=True):
+        if text == item.text:
             continue
-        if field.inner is None:
-            root.set(field.path, text)
+        if item.inner is None:
+            root.change(item.path, item, text)
         else:
-            inner_changes.setdefault(field.path, []).append((field.inner, text))
-    for path, changes in inner_changes.items():
-        decoded = _CopyOnWrite(strict_json_loads(_get(body, path)))
-        for inner, text in changes:
-            decoded.set(inner, text)
-        root.set(path, json.dumps(decoded.value, ensure_ascii=False))
-    return root.value
+            inner.setdefault(item.path, []).append((item, text))
+    for path, changes in inner.items():
+        decoded = _Editor(strict_json_loads(_get(body, path)))
+        for item, text in changes:
+            decoded.change(item.inner or (), item, text)
+        root.set(path, json.dumps(decoded.finish(), ensure_ascii=False))
+    return root.finish()
 
 
-class _CopyOnWrite:
-    """A JSON value whose containers are copied the first time something below them changes."""
+def strict_json_loads(encoded: str) -> Any:
+    """JSON as the request decoder reads it: no duplicate keys, no NaN/Infinity, no lone
+    surrogates. Anything else is not treated as JSON (its text is then scanned as a whole)."""
+    value = json.loads(encoded, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+    if _LONE_SURROGATE.search(encoded) and _has_lone_surrogate(value):
+        raise ValueError("a string holds an unpaired surrogate")
+    return value
+
+
+# --- walking ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """A location: the real path, the public path, and the JSON-string path it is inside."""
+
+    path: Path
+    public: Path
+    outer: tuple[Path, Path] | None  # (path, public) of the JSON string this is inside
+
+    def child(self, key: PathKey, public: PathKey) -> _Where:
+        return _Where((*self.path, key), (*self.public, public), self.outer)
+
+
+class _Walker:
+    def __init__(self, roles: frozenset[str]) -> None:
+        self.roles = roles
+        self.fields: list[TextField] = []
+        self._flows = itertools.count()
+
+    # values of any shape
+
+    def value(self, value: Any, where: _Where, flow: int | None = None, context: str = "") -> None:
+        if isinstance(value, str):
+            self.string(value, where, flow, context=context)
+        elif isinstance(value, dict):
+            self.object(value, where)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.value(item, where.child(index, index), flow, context)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            self.number(value, where, context)
+
+    def object(self, value: Mapping[str, Any], where: _Where) -> None:
+        for position, (key, item) in enumerate(value.items()):
+            self.member(key, item, where.child(key, key if is_vocabulary(key) else f"*{position}"))
+
+    def member(self, key: str, item: Any, where: _Where) -> None:
+        self.key(key, where)
+        if where.outer is None and exempt(key, item):
+            return
+        if key == "messages" and isinstance(item, list):
+            self.messages(item, where)
+        elif key in ("input", "prompt") and isinstance(item, str | list):
+            self.inputs(item, where)
+        elif key == "instructions" and isinstance(item, str):
+            if "system" in self.roles:
+                self.string(item, where, self.flow())
+        elif key == "arguments" and isinstance(item, str):
+            self.json_string(item, where)
+        elif key in BINARY_KEYS and isinstance(item, str):
+            self.binary(item, where)
+        else:
+            self.value(item, where, context=key[:MAX_CONTEXT])
+
+    def key(self, key: str, where: _Where) -> None:
+        if not is_vocabulary(key):
+            self.add(where, key, "key")
+
+    def number(self, value: float, where: _Where, context: str = "") -> None:
+        """A number as the digits it carries: ``4.111111111111111e15`` is a card number."""
+        whole = isinstance(value, float) and value.is_integer() and abs(value) < 1e19
+        text = str(int(value)) if whole else json.dumps(value)
+        if len(_DIGIT.findall(text)) >= MIN_NUMBER_DIGITS:
+            self.add(where, text, "number", context=context)
+
+    def string(
+        self,
+        text: str,
+        where: _Where,
+        flow: int | None = None,
+        prefix: str = "",
+        context: str = "",
+    ) -> None:
+        data = _DATA_URI.match(text)
+        if data is not None and not prefix:
+            decoded = _decode_text(text[data.end() :])
+            if decoded is not None:
+                self.add(where, decoded, prefix=text[: data.end()], encoded=True, context=context)
+                return
+        self.add(where, text[len(prefix) :], prefix=prefix, flow=flow, context=context)
+
+    def binary(self, text: str, where: _Where) -> None:
+        """A binary slot: base64 of bytes that are not text is skipped; text behind base64 is
+        decoded and scanned; a URL keeps a plain origin and has the rest scanned."""
+        origin = _URL_ORIGIN.match(text)
+        if origin is not None:
+            self.string(text, where, prefix=_benign_origin(origin.group()))
+            return
+        data = _DATA_URI.match(text)
+        prefix = text[: data.end()] if data is not None else ""
+        payload = text[len(prefix) :]
+        decoded = _decode(payload) if payload and _BASE64.fullmatch(payload) else None
+        if decoded is not None:
+            as_text = _as_text(decoded)
+            if as_text is not None:
+                self.add(where, as_text, prefix=prefix, encoded=True)
+                return
+            if data is not None or len(payload) >= MIN_RAW_BASE64:
+                return  # base64 of bytes that are not text: binary
+        self.string(text, where)
+
+    def json_string(self, encoded: str, where: _Where) -> None:
+        """Tool-call arguments: walked as JSON; the whole string as text when it is not JSON."""
+        try:
+            decoded = strict_json_loads(encoded)
+        except (ValueError, RecursionError):
+            self.string(encoded, where)
+            return
+        inside = _Where((), (), (where.path, where.public))
+        try:
+            self.value(decoded, inside)
+        except RecursionError:
+            self.fields = [f for f in self.fields if f.path != where.path or f.inner is None]
+            self.string(encoded, where)
+
+    # conversation shapes
+
+    def messages(self, messages: list[Any], where: _Where) -> None:
+        flow = self.flow()
+        for index, message in enumerate(messages):
+            self.message(message, where.child(index, index), flow)
+
+    def inputs(self, value: str | list[Any], where: _Where) -> None:
+        """``input``/``prompt`` of the Responses, completions and embeddings APIs."""
+        flow = self.flow()
+        if isinstance(value, str):
+            self.string(value, where, flow)
+            return
+        for index, item in enumerate(value):
+            self.message(item, where.child(index, index), flow)
+
+    def message(self, message: Any, where: _Where, flow: int) -> None:
+        if not isinstance(message, dict):
+            self.value(message, where, flow)
+            return
+        if self._skipped(message):
+            return
+        for position, (key, item) in enumerate(message.items()):
+            inner = where.child(key, key if is_vocabulary(key) else f"*{position}")
+            if key in ("content", "text", "refusal", "output"):
+                self.key(key, inner)
+                self.content(item, inner, flow)
+            else:
+                self.member(key, item, inner)
+
+    def content(self, content: Any, where: _Where, flow: int) -> None:
+        if isinstance(content, str):
+            self.string(content, where, flow)
+        elif isinstance(content, list):
+            for index, part in enumerate(content):
+                self.message(part, where.child(index, index), flow)
+        else:
+            self.value(content, where)
+
+    def _skipped(self, message: Mapping[str, Any]) -> bool:
+        """Left alone: a message whose role is exactly a known role not in ``scan_roles``, and
+        function calls and outputs of the Responses API when their role is not scanned."""
+        role = message.get("role")
+        if isinstance(role, str) and role in KNOWN_ROLES:
+            return role not in self.roles
+        kind = message.get("type")
+        if kind == "function_call":
+            return "assistant" not in self.roles
+        if kind == "function_call_output":
+            return "tool" not in self.roles
+        return False
+
+    # fields
+
+    def flow(self) -> int:
+        return next(self._flows)
+
+    def add(
+        self,
+        where: _Where,
+        text: str,
+        kind: FieldKind = "text",
+        *,
+        prefix: str = "",
+        encoded: bool = False,
+        flow: int | None = None,
+        context: str = "",
+    ) -> None:
+        inner: Path | None = None
+        public: tuple[Path, Path | None] = (where.public, None)
+        path = where.path
+        if where.outer is not None:
+            path, inner, public = where.outer[0], where.path, (where.outer[1], where.public)
+        found = TextField(path, inner, text, kind, prefix, encoded, flow, public, context)
+        self.fields.append(found)
+
+
+def _effective_roles(scan_roles: Collection[str]) -> frozenset[str]:
+    roles = frozenset(role.lower() for role in scan_roles)
+    return roles | TOOL_ROLES if roles & TOOL_ROLES else roles
+
+
+def _benign_origin(origin: str) -> str:
+    """``scheme://host[:port]`` kept out of the scan when the host looks like a host name: the
+    slot needs it as it is, and its path, query and fragment are scanned. A host with long digit
+    runs is scanned whole."""
+    return "" if re.search(r"\d{5}", origin) else origin
+
+
+def _decode(payload: str) -> bytes | None:
+    try:
+        padded = payload + "=" * (-len(payload) % 4)
+        return base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _as_text(data: bytes) -> str | None:
+    """``data`` as text when it is UTF-8 without control characters other than whitespace."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text[:4096]):
+        return None
+    return text
+
+
+def _decode_text(payload: str) -> str | None:
+    decoded = _decode(payload) if _BASE64.fullmatch(payload) else None
+    return None if decoded is None else _as_text(decoded)
+
+
+# --- rebuilding ---------------------------------------------------------------------------------
+
+
+class _Editor:
+    """A JSON value whose containers are copied the first time something below them changes;
+    key renames are applied last, deepest first, so every path stays valid until then."""
 
     def __init__(self, value: Any) -> None:
         self.value = value
         self._copied: dict[Path, Any] = {}
+        self._renames: list[tuple[Path, str, str]] = []
+
+    def change(self, path: Path, item: TextField, text: str) -> None:
+        if item.kind == "key":
+            self._renames.append((path[:-1], str(path[-1]), text))
+        else:
+            self.set(path, item.value(text))
 
     def set(self, path: Path, item: Any) -> None:
         if not path:
             self.value = item
             return
         self._container(path[:-1])[path[-1]] = item
+
+    def finish(self) -> Any:
+        for path, old, new in sorted(self._renames, key=lambda r: len(r[0]), reverse=True):
+            _rename(self._container(path), old, new)
+        return self.value
 
     def _container(self, path: Path) -> Any:
         if path in self._copied:
@@ -118,17 +397,22 @@ class _CopyOnWrite:
         return clone
 
 
+def _rename(container: dict[str, Any], old: str, new: str) -> None:
+    """Renames ``old`` to a key not already present (``new``, or ``new`` with a suffix), in
+    place and in the same position."""
+    taken = set(container) - {old}
+    unique = new
+    for suffix in itertools.count(2):
+        if unique not in taken:
+            break
+        unique = f"{new}_{suffix}"
+    items = [(unique if key == old else key, value) for key, value in container.items()]
+    container.clear()
+    container.update(items)
+
+
 def _shallow_copy(container: Any) -> Any:
     return dict(container) if isinstance(container, Mapping) else list(container)
-
-
-def strict_json_loads(encoded: str) -> Any:
-    """JSON as the request decoder reads it: no duplicate keys, no NaN/Infinity, no lone
-    surrogates. Anything else is not treated as JSON (its text is then scanned as a whole)."""
-    value = json.loads(encoded, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
-    if _LONE_SURROGATE.search(encoded) and _has_lone_surrogate(value):
-        raise ValueError("a string holds an unpaired surrogate")
-    return value
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -156,171 +440,9 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
-def _effective_roles(scan_roles: Collection[str]) -> frozenset[str]:
-    roles = frozenset(role.lower() for role in scan_roles)
-    return roles | TOOL_ROLES if roles & TOOL_ROLES else roles
-
-
-def _walk_body(body: Mapping[str, Any], roles: frozenset[str]) -> Iterator[TextField]:
-    known = False
-    if isinstance(body.get("messages"), list):
-        known = True
-        yield from _walk_messages(body["messages"], ("messages",), roles)
-    if "instructions" in body and isinstance(body["instructions"], str):
-        known = True
-        if "system" in roles:
-            yield from _strings(body["instructions"], ("instructions",))
-    for key in ("input", "prompt"):
-        if key in body:
-            known = True
-            yield from _walk_input(body[key], (key,), roles)
-    if not known:
-        yield from _walk_any(body, ())
-
-
-def _walk_messages(messages: list[Any], path: Path, roles: frozenset[str]) -> Iterator[TextField]:
-    for index, message in enumerate(messages):
-        where = (*path, index)
-        if isinstance(message, dict):
-            yield from _walk_message(message, where, roles)
-        else:
-            yield from _walk_any(message, where)
-
-
-def _role_scanned(message: Mapping[str, Any], roles: frozenset[str]) -> bool:
-    """A message is scanned when its role is listed, or when it has no readable role at all."""
-    role = message.get("role")
-    return not isinstance(role, str) or role.lower() in roles
-
-
-def _walk_message(
-    message: Mapping[str, Any], path: Path, roles: frozenset[str]
-) -> Iterator[TextField]:
-    if not _role_scanned(message, roles):
-        return
-    if "content" in message:
-        yield from _walk_content(message["content"], (*path, "content"))
-    if isinstance(message.get("refusal"), str):
-        yield from _strings(message["refusal"], (*path, "refusal"))
-    tool_calls = message.get("tool_calls")
-    if isinstance(tool_calls, list):
-        for index, call in enumerate(tool_calls):
-            yield from _walk_call(call, (*path, "tool_calls", index, "function"))
-    if isinstance(message.get("function_call"), dict):
-        yield from _walk_arguments(message["function_call"], (*path, "function_call"))
-
-
-def _walk_call(call: Any, path: Path) -> Iterator[TextField]:
-    if isinstance(call, dict) and isinstance(call.get("function"), dict):
-        yield from _walk_arguments(call["function"], path)
-
-
-def _walk_arguments(function: Mapping[str, Any], path: Path) -> Iterator[TextField]:
-    arguments = function.get("arguments")
-    if isinstance(arguments, str):
-        yield from _walk_json_string(arguments, (*path, "arguments"))
-
-
-def _walk_json_string(encoded: str, path: Path) -> Iterator[TextField]:
-    """Strings inside a JSON-encoded string; the whole string as text when it is not JSON."""
-    try:
-        found = list(_json_strings(strict_json_loads(encoded), ()))
-    except (ValueError, RecursionError):
-        yield from _strings(encoded, path)
-        return
-    for inner_path, text in found:
-        yield TextField(path, inner_path, text)
-
-
-def _json_strings(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _json_strings(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _json_strings(item, (*path, index))
-
-
-def _walk_content(content: Any, path: Path) -> Iterator[TextField]:
-    if isinstance(content, str):
-        yield from _strings(content, path)
-    elif isinstance(content, list):
-        for index, part in enumerate(content):
-            yield from _walk_part(part, (*path, index))
-    elif content is not None:
-        yield from _walk_any(content, path)
-
-
-def _walk_part(part: Any, path: Path) -> Iterator[TextField]:
-    if isinstance(part, str):
-        yield from _strings(part, path)
-    elif isinstance(part, dict):
-        for key in ("text", "refusal"):
-            if isinstance(part.get(key), str):
-                yield from _strings(part[key], (*path, key))
-
-
-def _walk_input(value: Any, path: Path, roles: frozenset[str]) -> Iterator[TextField]:
-    """``input``/``prompt`` of the Responses, completions and embeddings APIs."""
-    if isinstance(value, str):
-        yield from _strings(value, path)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk_input_item(item, (*path, index), roles)
-
-
-def _walk_input_item(item: Any, path: Path, roles: frozenset[str]) -> Iterator[TextField]:
-    if isinstance(item, str):
-        yield from _strings(item, path)
-    elif isinstance(item, dict):
-        kind = item.get("type")
-        if kind == "function_call":
-            if "assistant" in roles:
-                yield from _walk_arguments(item, path)
-        elif kind == "function_call_output":
-            if "tool" in roles:
-                yield from _walk_content(item.get("output"), (*path, "output"))
-        elif "content" in item or "role" in item:
-            yield from _walk_message(item, path, roles)
-        else:
-            yield from _walk_any(item, path)
-
-
-def _walk_any(value: Any, path: Path) -> Iterator[TextField]:
-    """Every string of a value of unknown shape, except structural and binary keys."""
-    if isinstance(value, str):
-        yield from _strings(value, path)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key not in STRUCTURAL_KEYS and key not in BINARY_KEYS:
-                yield from _walk_any(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk_any(item, (*path, index))
-
-
-def _strings(text: str, path: Path) -> Iterator[TextField]:
-    if not _is_data_uri(text):
-        yield TextField(path, None, text)
-
-
-def _is_data_uri(text: str) -> bool:
-    return text.startswith("data:") and ";base64," in text[:200]
-
-
 def _get(container: Any, path: Path) -> Any:
     for key in path:
         container = container[key]
-    return container
-
-
-def _set(container: Any, path: Path, value: Any) -> Any:
-    """Sets ``value`` at ``path`` in place; returns the (possibly replaced) root."""
-    if not path:
-        return value
-    _get(container, path[:-1])[path[-1]] = value
     return container
 
 

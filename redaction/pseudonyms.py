@@ -97,8 +97,8 @@ def conversation_key(secret: bytes, body: dict[str, Any], conversation_id: str |
     """``conversation_id`` when given, else a keyed hash of the first user text of the body."""
     if conversation_id:
         return "id:" + conversation_id
-    fields = find_texts(body, ["user"])
-    first = fields[0].text if fields else ""
+    contents = [field for field in find_texts(body, ["user"]) if field.flow is not None]
+    first = contents[0].text if contents else ""
     digest = hmac.new(secret, b"conversation\x00" + first.encode("utf-8"), hashlib.sha256)
     return "first-user:" + digest.hexdigest()
 

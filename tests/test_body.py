@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -29,10 +30,17 @@ def test_chat_messages_by_role() -> None:
         "/messages/2/content",
         "/messages/3/content",
         "/messages/3/refusal",
+        "/messages/4/name",
         "/messages/4/content",
         "/messages/5/content",
     ]
     assert _pointers(body, ["System"]) == ["/messages/0/content"]
+
+
+def test_a_role_spelled_otherwise_is_scanned_with_its_message() -> None:
+    for role in ("User", "user ", "SYSTEM", "customer"):
+        body = {"messages": [{"role": role, "content": "x"}]}
+        assert _pointers(body, ["assistant"]) == ["/messages/0/role", "/messages/0/content"]
 
 
 def test_message_without_a_role_is_scanned() -> None:
@@ -43,7 +51,7 @@ def test_message_without_a_role_is_scanned() -> None:
 
 
 def test_tool_call_arguments_are_scanned_inside() -> None:
-    arguments = json.dumps({"q": "a", "nested": {"list": ["b", 1, None]}})
+    arguments = json.dumps({"q": "a", "nested": {"items": ["b", 1, None]}})
     body = {
         "messages": [
             {
@@ -53,17 +61,19 @@ def test_tool_call_arguments_are_scanned_inside() -> None:
             }
         ]
     }
-    fields = find_texts(body, ROLES)
+    fields = [f for f in find_texts(body, ROLES) if f.kind == "text"]
     assert [(f.pointer, f.text) for f in fields] == [
-        ("/messages/0/tool_calls/0/function/arguments#/q", "a"),
-        ("/messages/0/tool_calls/0/function/arguments#/nested/list/0", "b"),
+        ("/messages/0/tool_calls/0/function/name", "n"),
+        ("/messages/0/tool_calls/0/function/arguments#/*0", "a"),
+        ("/messages/0/tool_calls/0/function/arguments#/*1/items/0", "b"),
+        ("/messages/0/function_call/name", "old"),
         ("/messages/0/function_call/arguments", "not json"),
     ]
-    rebuilt = replace_texts(body, fields, ["A", "b", "NOT JSON"])
+    rebuilt = replace_texts(body, fields, ["n", "A", "b", "old", "NOT JSON"])
     calls = rebuilt["messages"][0]["tool_calls"]
     assert json.loads(calls[0]["function"]["arguments"]) == {
         "q": "A",
-        "nested": {"list": ["b", 1, None]},
+        "nested": {"items": ["b", 1, None]},
     }
     assert rebuilt["messages"][0]["function_call"]["arguments"] == "NOT JSON"
 
@@ -84,20 +94,104 @@ def test_replace_texts_leaves_the_input_untouched() -> None:
     assert rebuilt == {"messages": [{"role": "user", "content": "###"}], "n": 1}
 
 
-def test_data_uris_are_not_text() -> None:
-    body = {"payload": {"image": "data:image/png;base64,QUJD", "note": "hi"}}
-    assert _pointers(body) == ["/payload/note"]
-
-
-def test_binary_and_structural_keys_in_unknown_bodies() -> None:
+def test_binary_only_in_binary_slots() -> None:
+    png = (
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5E"
+        "rkJggg=="
+    )
+    text = base64.b64encode(b"mail me at alice@example.com").decode()
     body = {
-        "id": "x",
-        "type": "y",
-        "data": "QUJD",
-        "text": "t",
-        "items": [{"model": "m", "v": "w"}],
+        "file": {
+            "file_data": f"data:image/png;base64,{png}",
+            "text": "data:;base64, is how it starts",
+            "url": f"data:text/plain;base64,{text}",
+            "data": "short",
+        }
     }
-    assert _pointers(body) == ["/text", "/items/0/v"]
+    fields = find_texts(body, ROLES)
+    assert [(f.pointer, f.text) for f in fields] == [
+        ("/file/text", "data:;base64, is how it starts"),
+        ("/file/url", "mail me at alice@example.com"),
+        ("/file/data", "short"),
+    ]
+    rebuilt = replace_texts(body, fields, [f.text.replace("alice", "#####") for f in fields])
+    assert (
+        rebuilt["file"]["url"]
+        == "data:text/plain;base64," + base64.b64encode(b"mail me at #####@example.com").decode()
+    )
+    assert rebuilt["file"]["file_data"] == body["file"]["file_data"]
+
+
+def test_only_the_shape_makes_a_slot_exempt() -> None:
+    body = {
+        "model": "gpt-4o-mini",
+        "id": "call_abc",
+        "type": "message",
+        "status": "4111111111111111",
+        "tool_choice": "john@example.com",
+        "items": [{"model": "m", "text": "w"}],
+    }
+    assert _pointers(body) == ["/status", "/tool_choice", "/items/0/text"]
+
+
+def test_keys_outside_the_vocabulary_are_scanned_and_renamed_uniquely() -> None:
+    body = {"metadata": {"alice@example.com": "a", "bob@example.com": "b", "note": 1}}
+    fields = find_texts(body, ROLES)
+    assert [(f.pointer, f.kind, f.text) for f in fields] == [
+        ("/metadata/*0", "key", "alice@example.com"),
+        ("/metadata/*0", "text", "a"),
+        ("/metadata/*1", "key", "bob@example.com"),
+        ("/metadata/*1", "text", "b"),
+        ("/metadata/*2", "key", "note"),
+    ]
+    masked = ["#" * 3 if f.kind == "key" and "@" in f.text else f.text for f in fields]
+    rebuilt = replace_texts(body, fields, masked)
+    assert list(rebuilt["metadata"].items()) == [("###", "a"), ("###_2", "b"), ("note", 1)]
+
+
+def test_long_numbers_are_scanned_and_become_strings_when_masked() -> None:
+    arguments = json.dumps({"card": 4111111111111111, "n": 12345, "f": 1234567.5})
+    body = {
+        "seed": 42,
+        "messages": [
+            {"role": "assistant", "tool_calls": [{"function": {"arguments": arguments}}]},
+            {"role": "assistant", "tool_calls": [{"function": {"arguments": "4111111111111111"}}]},
+        ],
+    }
+    fields = [f for f in find_texts(body, ROLES) if f.kind == "number"]
+    assert [(f.pointer, f.text) for f in fields] == [
+        ("/messages/0/tool_calls/0/function/arguments#/*0", "4111111111111111"),
+        ("/messages/0/tool_calls/0/function/arguments#/*2", "1234567.5"),
+        ("/messages/1/tool_calls/0/function/arguments#", "4111111111111111"),
+    ]
+    rebuilt = replace_texts(body, fields, ["#" * 16, fields[1].text, "#" * 16])
+    calls = [m["tool_calls"][0]["function"]["arguments"] for m in rebuilt["messages"]]
+    assert json.loads(calls[0]) == {"card": "#" * 16, "n": 12345, "f": 1234567.5}
+    assert json.loads(calls[1]) == "#" * 16
+
+
+def test_url_slots_keep_a_plain_origin_and_scan_the_rest() -> None:
+    body = {"input": [{"type": "input_image", "image_url": "https://cdn.example.com/p?u=a@b.co"}]}
+    [field] = find_texts(body, ROLES)
+    assert (field.prefix, field.text) == ("https://cdn.example.com", "/p?u=a@b.co")
+    rebuilt = replace_texts(body, [field], ["/p?u=######"])
+    assert rebuilt["input"][0]["image_url"] == "https://cdn.example.com/p?u=######"
+
+
+def test_message_contents_share_a_flow_and_other_fields_do_not() -> None:
+    body = {
+        "user": "u",
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "a"}, "b"]},
+            {"role": "user", "name": "n", "content": "c"},
+        ],
+    }
+    flows = {f.pointer: f.flow for f in find_texts(body, ROLES)}
+    content = flows["/messages/0/content/0/text"]
+    assert content is not None
+    assert flows["/messages/0/content/1"] == content == flows["/messages/1/content"]
+    assert flows["/user"] is None
+    assert flows["/messages/1/name"] is None
 
 
 def test_responses_items() -> None:
@@ -112,7 +206,9 @@ def test_responses_items() -> None:
     }
     assert _pointers(body) == [
         "/input/0/content/0/text",
-        "/input/1/arguments#/a",
+        "/input/1/name",
+        "/input/1/arguments#/*0",
+        "/input/1/arguments#/*0",
         "/input/2/output",
         "/input/3/summary/0/text",
     ]
@@ -121,11 +217,12 @@ def test_responses_items() -> None:
 
 def test_token_arrays_are_not_text() -> None:
     assert _pointers({"prompt": [[1, 2, 3]], "input": [4, 5]}) == []
+    assert _pointers({"input": [123456]}) == ["/input/0"]
 
 
-def test_pointer_escapes() -> None:
-    body = {"a/b": {"c~d": "x"}}
-    assert _pointers(body) == ["/a~1b/c~0d"]
+def test_pointers_show_keys_outside_the_vocabulary_by_position() -> None:
+    body = {"a/b": {"description": {"c~d": "x"}}}
+    assert _pointers(body) == ["/*0", "/*0/description/*0", "/*0/description/*0"]
 
 
 def test_arguments_json_is_read_with_the_request_decoders_rules() -> None:
@@ -141,7 +238,8 @@ def test_arguments_json_is_read_with_the_request_decoders_rules() -> None:
 def test_rebuilding_copies_only_the_changed_branches() -> None:
     untouched = {"big": list(range(10))}
     body = {"messages": [{"role": "user", "content": "abc"}], "other": untouched}
-    rebuilt = replace_texts(body, find_texts(body, ROLES), ["###"])
+    fields = find_texts(body, ROLES)
+    rebuilt = replace_texts(body, fields, ["###", *(f.text for f in fields[1:])])
     assert rebuilt["other"] is untouched
     assert rebuilt["messages"] is not body["messages"]
     assert body["messages"][0]["content"] == "abc"

@@ -135,7 +135,7 @@ chat_body = st.builds(
 def scanned_paths(body: dict[str, Any]) -> tuple[set[Path], set[Path]]:
     """(plain scanned strings, JSON-string containers such as tool-call arguments)."""
     fields = find_texts(body, DEFAULT_SCAN_ROLES)
-    plain = {tuple(f.path) for f in fields if f.inner is None}
+    plain = {tuple(f.path) for f in fields if f.inner is None and f.kind == "text"}
     containers = {tuple(f.path) for f in fields if f.inner is not None}
     return plain, containers
 
