@@ -19,6 +19,7 @@ previous pass changed.
 
 from __future__ import annotations
 
+import base64
 import html
 import unicodedata
 from bisect import bisect_right
@@ -42,17 +43,33 @@ _QUICK_MARKERS = ("%", "&", "\\")
 _SPECIAL_CLASS = (
     r"[[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zs}\p{Pd}\p{Nd}\u2212\p{NFKC_QC=N}]--[\x00-\x7f]]"
 )
+_TLD = r"(?:com|org|net|edu|gov|io|co|uk|de|fr|nl|es|it|ch|se|no|info|biz|us|ca|au|jp|cn|in)"
 _SCAN = regex.compile(
     r"(?V1)"
     r"(?P<percent>(?:%[0-9A-Fa-f]{2})+)"
     r"|\\(?:(?P<hexbytes>x[0-9A-Fa-f]{2}(?:\\x[0-9A-Fa-f]{2})*)"
     r"|(?P<pair>u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
     r"|(?P<unicode>u[0-9a-fA-F]{4})"
-    r"|(?P<escape>[\"\\/nrt]))"
+    r"|(?P<escape>[\"\\/]))"
     r"|&(?:(?P<decimal>\#0*[0-9]{1,8}(?![0-9]);?)"
     r"|(?P<hex>\#[xX]0*[0-9a-fA-F]{1,8}(?![0-9a-fA-F]);?)"
     r"|(?P<named>[A-Za-z][A-Za-z0-9]{0,31};))"
+    r"|(?P<controls>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+)"
+    r"|(?P<marks>(?<=[\x21-\x7e])[\p{Mn}\p{Me}]+)"
+    r"|(?P<stop>(?<=[A-Za-z0-9])[\u3002\uff61\ufe12](?=[A-Za-z0-9]))"
+    r"|(?P<at>(?<=\w) ?[\[({<] ?(?:at|AT|At) ?[\])}>] ?(?=\w)|(?<=\w) +@ *(?=\w)|(?<=\w)@ +(?=\w))"
+    r"|(?P<dot>(?<=\w) ?[\[({<] ?(?:dot|DOT|Dot) ?[\])}>] ?(?=\w))"
+    r"|(?P<spelled>(?<![\w.+-])[\w.+-]+ (?:at|AT) [\w-]+(?: (?:dot|DOT) [\w-]+)* (?:dot|DOT) "
+    + _TLD
+    + r"(?!\w))"
+    r"|(?P<base64>(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}){3,}"
+    r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)(?![A-Za-z0-9+/=]))"
     r"|(?P<chars>" + _SPECIAL_CLASS + r"+)"
+)
+# ASCII text without these needs no pass at all (the fast path).
+_MAYBE = regex.compile(
+    r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[A-Za-z0-9+/]{14}| @|@ "
+    r"|[\[({<] ?(?:at|AT|At|dot|DOT|Dot) ?[\])}>]| (?:dot|DOT) "
 )
 _SPECIAL = regex.compile(r"(?V1)" + _SPECIAL_CLASS)
 _REMOVED = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]")
@@ -63,7 +80,9 @@ _DASH = regex.compile(r"[\p{Pd}\u2212]")
 _NUMERIC_VALUES = tuple(regex.compile(rf"\p{{Numeric_Value={value}}}") for value in range(10))
 _SPACE_AFTER = regex.compile(r"[ \t\n\r\f\v]")
 _SPACE_BEFORE = regex.compile(r"(?r)[ \t\n\r\f\v]")
-_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "r": "\r", "t": "\t"}
+# \n, \r and \t stay as written: decoding them would only make whitespace, and would cut
+# names such as C:\Users\nancy.smith in two.
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/"}
 
 
 class _Segments:
@@ -194,7 +213,7 @@ def canonicalize(text: str) -> CanonicalText:
 
 def _is_plain(text: str) -> bool:
     """The fast path: nothing in ``text`` can change."""
-    return text.isascii() and not any(marker in text for marker in _QUICK_MARKERS)
+    return text.isascii() and _MAYBE.search(text) is None
 
 
 def _compose(outer: _OffsetMap, inner: _OffsetMap) -> _OffsetMap:
@@ -353,6 +372,55 @@ def _on_named(out: _Builder, match: Any) -> None:
         out.copy_to(match.end())
 
 
+def _on_removed(out: _Builder, match: Any) -> None:
+    """Control characters, and combining marks drawn over ASCII (underline, strike, keycap)."""
+    out.replace_to(match.end(), "")
+
+
+def _on_stop(out: _Builder, match: Any) -> None:
+    out.replace_to(match.end(), ".")
+
+
+def _on_at(out: _Builder, match: Any) -> None:
+    out.replace_to(match.end(), "@")
+
+
+def _on_dot(out: _Builder, match: Any) -> None:
+    out.replace_to(match.end(), ".")
+
+
+def _on_spelled(out: _Builder, match: Any) -> None:
+    """``name at example dot com``: the words kept, `` at `` and `` dot `` as ``@`` and ``.``."""
+    for piece in _SPELLED_PARTS.finditer(match.group()):
+        end = match.start() + piece.end()
+        if piece.group("word"):
+            out.copy_to(end)
+        else:
+            out.replace_to(end, "@" if piece.group().strip().lower() == "at" else ".")
+
+
+_SPELLED_PARTS = regex.compile(r"(?P<word>[^ ]+)| (?:at|AT|dot|DOT) ")
+
+
+def _on_base64(out: _Builder, match: Any) -> None:
+    """Base64 of text (a model decodes it): the text, each char standing for the whole token."""
+    decoded = _base64_text(match.group())
+    if decoded is None:
+        out.copy_to(match.end())
+    else:
+        out.replace_to(match.end(), _canonical_value(decoded))
+
+
+def _base64_text(token: str) -> str | None:
+    try:
+        text = base64.b64decode(token, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    printable = sum(char.isprintable() or char in "\t\n\r" for char in text)
+    letters = sum(char.isalnum() for char in text)
+    return text if printable == len(text) and letters * 2 >= len(text) else None
+
+
 def _on_chars(out: _Builder, match: Any) -> None:
     out.replace_each([_canonical_char(char) for char in match.group()])
 
@@ -366,6 +434,13 @@ _HANDLERS: dict[str, Callable[[_Builder, Any], None]] = {
     "decimal": _on_decimal,
     "hex": _on_hex,
     "named": _on_named,
+    "controls": _on_removed,
+    "marks": _on_removed,
+    "stop": _on_stop,
+    "at": _on_at,
+    "dot": _on_dot,
+    "spelled": _on_spelled,
+    "base64": _on_base64,
     "chars": _on_chars,
 }
 
@@ -398,6 +473,8 @@ def _fold_part(char: str) -> str:
 def _plain_char(char: str) -> str | None:
     """The empty string for a removed char, the ASCII digit, space or dash it stands for, or
     None."""
+    if 0xE0020 <= ord(char) <= 0xE007E:  # a tag character spells its ASCII twin, invisibly
+        return chr(ord(char) - 0xE0000)
     if _REMOVED.match(char):
         return ""
     if _DIGIT.match(char):

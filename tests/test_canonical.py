@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from redaction.canonical import CanonicalText, canonicalize
@@ -12,7 +14,7 @@ from redaction.canonical import CanonicalText, canonicalize
 DISGUISES = [
     ("john\u200b.doe@exa\u00admple.com", "john.doe@example.com"),
     ("jo\u2060hn\ufeff@ex\u200cam\u200dple.com", "john@example.com"),
-    ("john\u202e@exam\ufe0fple\U000e0041.com", "john@example.com"),
+    ("john\u202e@exam\ufe0fple\U000e007f.com", "john@example.com"),
     ("john\uff20example.com", "john@example.com"),
     (
         "\uff4a\uff4f\uff48\uff4e\uff20\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d",
@@ -79,10 +81,16 @@ def test_an_escape_maps_each_decoded_char_to_the_whole_escape() -> None:
 
 @pytest.mark.parametrize(
     ("written", "decoded"),
-    [("\\n", "\n"), ("\\t", "\t"), ("\\r", "\r"), ("\\\\", "\\"), ("\\/", "/"), ('\\"', '"')],
+    [("\\\\", "\\"), ("\\/", "/"), ('\\"', '"')],
 )
 def test_json_escapes_are_decoded(written: str, decoded: str) -> None:
     assert canonicalize(f"a{written}b").text == f"a{decoded}b"
+
+
+@pytest.mark.parametrize("written", ["\\n", "\\t", "\\r"])
+def test_whitespace_escapes_stay_so_no_name_is_cut(written: str) -> None:
+    assert canonicalize(f"C:{written}ancy").text == f"C:{written}ancy"
+    assert canonicalize("C:\\\\Users\\\\nancy").text == "C:\\Users\\nancy"
 
 
 @pytest.mark.parametrize(
@@ -157,6 +165,48 @@ def test_a_changed_text_needs_its_map() -> None:
         CanonicalText("a\u200bb", "ab")
 
 
+BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{16}")
+BRACKETED = re.compile(r"[\[({<] ?(?:at|dot) ?[\])}>]", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [
+        ("\U000e006a\U000e006f\U000e0068\U000e006e@example.com", "john@example.com"),
+        ("j\u0332o\u0332h\u0332n\u0332@example.com", "john@example.com"),
+        ("1\u20e32\u20e33\u20e3-45-6789", "123-45-6789"),
+        ("john\x00.doe\x1b@example.com", "john.doe@example.com"),
+        ("quokka\u3002zeta@example\u3002com", "quokka.zeta@example.com"),
+        ("mail john [at] example [dot] com now", "mail john@example.com now"),
+        ("mail john (AT) example (DOT) com now", "mail john@example.com now"),
+        ("mail john at example dot com now", "mail john@example.com now"),
+        ("mail john @ example.com now", "mail john@example.com now"),
+        ("b64 cXVva2thLnpldGFAZXhhbXBsZS5jb20= ok", "b64 quokka.zeta@example.com ok"),
+    ],
+)
+def test_what_a_model_reads_through_is_plain(written: str, plain: str) -> None:
+    canonical = canonicalize(written)
+    assert canonical.text == plain
+    start = plain.index("@") - 4 if "@" in plain else 0
+    first, last = canonical.to_original(start, len(plain))
+    assert first <= written.index(written.lstrip()[0]) + start or first >= 0
+    assert last == len(written)
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "look at this dot pattern",
+        "meet at noon",
+        "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "path /api/v1/users/abcdefghijkl",
+        "caf\u00e9 \u0928\u092e\u0938\u094d\u0924\u0947",
+    ],
+)
+def test_ordinary_text_is_left_as_it_is(kept: str) -> None:
+    assert canonicalize(kept).text == kept
+
+
 # Fragments that form disguises, glued at random with random text.
 FRAGMENTS = st.sampled_from(
     ["%", "%25", "%40", "%C3", "%A9", "&", "&amp;", "#64;", "&#x40;", "\\", "\\u0040", "u00",
@@ -175,7 +225,8 @@ CHAR_FORMS = {
     "\u00e9": "\u00e9",
     "\u200b": "",
     "\u00ad": "",
-    "\U000e0041": "",
+    "\U000e0041": "A",
+    "\U000e007f": "",
     "\uff20": "@",
     "\ufb01": "fi",
     "\u2460": "1",
@@ -190,6 +241,8 @@ CHAR_FORMS = {
 @settings(derandomize=True, database=None, max_examples=200)
 @given(st.lists(st.sampled_from(sorted(CHAR_FORMS)), max_size=30))
 def test_each_char_maps_back_to_the_char_that_produced_it(chars: list[str]) -> None:
+    plain = "".join(CHAR_FORMS[char] for char in chars)
+    assume(" @" not in plain and "@ " not in plain)  # spaces around "@" are joined
     canonical = canonicalize("".join(chars))
     expected = [(index, index + 1) for index, char in enumerate(chars) for _ in CHAR_FORMS[char]]
     assert canonical.text == "".join(CHAR_FORMS[char] for char in chars)
@@ -228,15 +281,18 @@ def test_the_whole_text_covers_every_original_char_but_removed_edges(text: str) 
 @given(TEXTS)
 def test_a_canonical_ascii_text_is_its_own_canonical_form(text: str) -> None:
     canonical = canonicalize(text)
-    if canonical.text.isascii():
+    # " @" made by decoding is joined only by a pass that scans around it again
+    if canonical.text.isascii() and " @" not in canonical.text and "@ " not in canonical.text:
         again = canonicalize(canonical.text)
         assert again.identity
         assert again.text == canonical.text
 
 
 @settings(derandomize=True, database=None, max_examples=200)
-@given(st.text(st.characters(max_codepoint=0x7F, exclude_characters="%&\\")))
+@given(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="%&\\@")))
 def test_ascii_without_escape_markers_is_the_identity(text: str) -> None:
+    if BASE64_RUN.search(text) or BRACKETED.search(text) or " dot " in text.lower():
+        return
     canonical = canonicalize(text)
     assert canonical.identity
     assert canonical.to_original(0, len(text)) == (0, len(text))
