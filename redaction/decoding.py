@@ -13,11 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from redaction.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from redaction.models import RedactRequest
+from redaction.models import (
+    CustomPattern,
+    RedactConfig,
+    RedactRequest,
+    RestoreConfig,
+    RestoreRequest,
+)
 from redaction.policy import check_config
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -137,22 +143,42 @@ def validate_request(document: dict[str, Any]) -> RedactRequest:
     try:
         request = RedactRequest.model_validate(document)
     except ValidationError as error:
-        details = [
-            {"field": _location(item), "problem": item["msg"], "type": item["type"]}
-            for item in error.errors(include_input=False, include_url=False, include_context=False)
-        ]
-        fields = ", ".join(sorted({d["field"] for d in details}))
-        raise InvalidRequestError(f"invalid request: {fields}", details) from None
+        raise invalid_request(error) from None
     check_config(request.config)
     return request
 
 
+def invalid_request(error: ValidationError) -> InvalidRequestError:
+    """The 400 for a request that does not fit the contract: field paths and problems, never
+    a value or a key the caller made up."""
+    details = [
+        {"field": _location(item), "problem": item["msg"], "type": item["type"]}
+        for item in error.errors(include_input=False, include_url=False, include_context=False)
+    ]
+    fields = ", ".join(sorted({d["field"] for d in details}))
+    return InvalidRequestError(f"invalid request: {fields}", details)
+
+
 def _location(item: ErrorDetails) -> str:
-    """Dotted path of a field. A key the caller made up is never repeated: it may be data."""
-    parts = [str(part) for part in item["loc"]]
+    """Dotted path of a field. A key the caller made up is never repeated: it may be data, so
+    only the contract's own field names and list positions appear; any other key is ``*``."""
+    parts = [_known_part(part) for part in item["loc"]]
     if item["type"] == "extra_forbidden" and parts:
         parts[-1] = "(unknown field)"
     return ".".join(parts) or "$"
+
+
+def _known_part(part: str | int) -> str:
+    return str(part) if isinstance(part, int) or part in _FIELD_NAMES else "*"
+
+
+def _field_names(*models: type[BaseModel]) -> frozenset[str]:
+    return frozenset({"[key]"}).union(*(model.model_fields for model in models))
+
+
+_FIELD_NAMES = _field_names(
+    RedactRequest, RedactConfig, CustomPattern, RestoreRequest, RestoreConfig
+)
 
 
 def _too_large(limits: InputLimits) -> PayloadTooLargeError:

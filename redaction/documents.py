@@ -4,27 +4,76 @@ A text is split into chunks (the unit the cache stores). A planned document hold
 chunks as segments, joined by ``SEPARATOR`` when packed. Mapping an entity back clips it to each
 segment it touches, so an entity never spills into a neighbour, and one that crosses a separator
 is split and masked on both sides.
+
+Seams: what the model reads as one is scanned as one. Every cut between two chunks of a text,
+and every boundary between consecutive texts of one flow (the contents of consecutive messages
+and parts), gets a seam chunk: ``SEAM_WINDOW`` characters on each side, joined with nothing, so a
+value split across the cut is whole in it. A seam chunk's entities are clipped to each text it
+spans and masked on both sides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from redaction.canonical import CanonicalText, canonicalize
 from redaction.chunking import TextChunk, split_text
 from redaction.entities import Document, Entity
 
 SEPARATOR = "\n\n"
 
 
+SEAM_WINDOW = 40
+# Between two texts whose boundary is not inside a value (see ``_glued``).
+SEAM_BREAK = "\n"
+_SENTENCE_END = frozenset(".,;:!?)]}\"'\u3002\uff01\uff1f")
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """``length`` code points of text ``text_index`` from ``text_start``, at ``chunk_offset`` of
+    a seam chunk."""
+
+    text_index: int
+    text_start: int
+    chunk_offset: int
+    length: int
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """Code points ``start:start+len(text)`` of text ``text_index``; never whitespace only."""
+    """Code points ``start:start+len(text)`` of text ``text_index``; never whitespace only. A
+    seam chunk is made of ``pieces`` of several texts (``text_index`` is its first text's)."""
 
     text_index: int
     start: int
     text: str
+    pieces: tuple[Piece, ...] = ()
+    view: CanonicalText | None = None  # a seam's canonical view: escapes split by the seam
+
+    @property
+    def text_indices(self) -> list[int]:
+        return [piece.text_index for piece in self.pieces] or [self.text_index]
+
+    def place(self, entities: Iterable[Entity]) -> Iterator[tuple[int, Entity]]:
+        """``(text_index, entity in that text's offsets)`` for each piece of each entity."""
+        if not self.pieces:
+            yield from ((self.text_index, entity.shifted(self.start)) for entity in entities)
+            return
+        if self.view is not None:
+            entities = _in_original(self.view, entities)
+        for entity in entities:
+            for piece in self.pieces:
+                start = max(entity.offset, piece.chunk_offset)
+                end = min(entity.end, piece.chunk_offset + piece.length)
+                if start < end:
+                    offset = piece.text_start + start - piece.chunk_offset
+                    yield (
+                        piece.text_index,
+                        Entity(offset, end - start, entity.category, entity.score),
+                    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +146,6 @@ def build_documents(
     return planned
 
 
-def plan_documents(texts: Sequence[str], max_chars: int) -> list[PlannedDocument]:
-    """One document per chunk of each text (no packing)."""
-    chunks = split_chunks(texts, max_chars)
-    return build_documents(chunks, ([index] for index in range(len(chunks))))
-
-
 def split_entities(
     planned: PlannedDocument, entities: Iterable[Entity]
 ) -> list[tuple[Segment, Entity]]:
@@ -118,9 +161,102 @@ def split_entities(
     return pieces
 
 
-def map_entities(planned: PlannedDocument, entities: Iterable[Entity]) -> list[tuple[int, Entity]]:
-    """``(text_index, entity in that text's offsets)`` for each piece of each entity."""
-    return [
-        (segment.text_index, piece.shifted(segment.text_offset))
-        for segment, piece in split_entities(planned, entities)
-    ]
+def seam_chunks(
+    texts: Sequence[str],
+    chunks: Sequence[Chunk],
+    flows: Sequence[int | None],
+    window: int = SEAM_WINDOW,
+) -> list[Chunk]:
+    """A seam chunk around every cut between chunks of a text and every boundary between
+    consecutive texts of the same flow; whitespace-only seams are left out."""
+    cuts: dict[int, list[int]] = {}
+    for chunk in chunks:
+        if chunk.start > 0:
+            cuts.setdefault(chunk.text_index, []).append(chunk.start)
+    seams: list[Chunk] = []
+    for group in _flow_groups(flows):
+        seams.extend(_group_seams(texts, group, cuts, window))
+    return seams
+
+
+def _flow_groups(flows: Sequence[int | None]) -> list[list[int]]:
+    """Text indices read one after another: each flow in order, and each text with no flow."""
+    groups: dict[object, list[int]] = {}
+    for index, flow in enumerate(flows):
+        groups.setdefault(("flow", flow) if flow is not None else ("text", index), []).append(index)
+    return list(groups.values())
+
+
+def _group_seams(
+    texts: Sequence[str], group: Sequence[int], cuts: Mapping[int, Sequence[int]], window: int
+) -> Iterator[Chunk]:
+    starts: list[int] = []
+    boundaries: set[int] = set()
+    total = 0
+    for index in group:
+        starts.append(total)
+        boundaries.update(total + cut for cut in cuts.get(index, ()))
+        total += len(texts[index])
+        boundaries.add(total)
+    boundaries.discard(total)
+    boundaries.discard(0)
+    covered = (0, -1)
+    for boundary in sorted(boundaries):
+        low, high = max(0, boundary - window), min(total, boundary + window)
+        if covered[0] <= low and high <= covered[1]:
+            continue  # short texts: the previous seam already holds this whole window
+        covered = (low, high)
+        pieces = _window(texts, group, starts, low, high)
+        joined = canonicalize(_join(texts, pieces))
+        view = None if joined.identity else joined
+        if joined.text.strip():
+            yield Chunk(
+                pieces[0].text_index, pieces[0].text_start, joined.text, tuple(pieces), view
+            )
+
+
+def _in_original(view: CanonicalText, entities: Iterable[Entity]) -> list[Entity]:
+    spans = ((view.to_original(e.offset, e.end), e) for e in entities)
+    return [Entity(s, e - s, entity.category, entity.score) for (s, e), entity in spans if s < e]
+
+
+def _window(
+    texts: Sequence[str], group: Sequence[int], starts: Sequence[int], low: int, high: int
+) -> list[Piece]:
+    """The pieces of the group's texts between stream offsets ``low`` and ``high``, placed as
+    ``_join`` lays them out."""
+    pieces: list[Piece] = []
+    offset = 0
+    for index, start in zip(group, starts, strict=True):
+        begin, end = max(low, start), min(high, start + len(texts[index]))
+        if begin < end:
+            if pieces and not _glued(_last_char(texts, pieces[-1]), texts[index][begin - start]):
+                offset += len(SEAM_BREAK)
+            pieces.append(Piece(index, begin - start, offset, end - begin))
+            offset += end - begin
+    return pieces
+
+
+def _join(texts: Sequence[str], pieces: Sequence[Piece]) -> str:
+    parts: list[str] = []
+    position = 0
+    for piece in pieces:
+        if piece.chunk_offset > position:
+            parts.append(SEAM_BREAK)
+        parts.append(texts[piece.text_index][piece.text_start : piece.text_start + piece.length])
+        position = piece.chunk_offset + piece.length
+    return "".join(parts)
+
+
+def _last_char(texts: Sequence[str], piece: Piece) -> str:
+    return texts[piece.text_index][piece.text_start + piece.length - 1]
+
+
+def _glued(left: str, right: str) -> bool:
+    """Two texts are read glued together unless the second starts a new sentence: after closing
+    punctuation, anything but a letter or digit; after a lower-case letter or a digit, a capital.
+    A value split anywhere else (``quokka.`` + ``zeta@example.com``) is whole in the seam, and a
+    value that ends one text does not run on into the next one."""
+    if left in _SENTENCE_END:
+        return right.isalnum() and not right.isupper()
+    return not (right.isupper() and (left.islower() or left.isdigit()))

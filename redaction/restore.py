@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from redaction.body import BINARY_KEYS, STRUCTURAL_KEYS
-from redaction.decoding import InputLimits, check_shape, decode_json
+from redaction.decoding import InputLimits, check_shape, decode_json, invalid_request
 from redaction.errors import InvalidRequestError, PayloadTooLargeError
 from redaction.models import RestoreRequest
 from redaction.pseudonyms import (
@@ -202,15 +202,4 @@ def parse_restore_request(raw: bytes, limits: InputLimits) -> RestoreRequest:
     try:
         return RestoreRequest.model_validate(document)
     except ValidationError as error:
-        details = [
-            {"field": _location(item["loc"]), "problem": item["msg"], "type": item["type"]}
-            for item in error.errors(include_input=False, include_url=False, include_context=False)
-        ]
-        fields = ", ".join(sorted({d["field"] for d in details}))
-        raise InvalidRequestError(f"invalid request: {fields}", details) from None
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    known = {"body", "restore_token", "config", "correlation_id", "subscription_id"}
-    parts = [str(p) if isinstance(p, int) or p in known else "(key)" for p in loc]
-    return ".".join(parts) or "$"
+        raise invalid_request(error) from None

@@ -122,7 +122,7 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         packing=settings.pii_packing_enabled,
         domain=settings.language_domain,
     )
-    service = RedactionService(scanner, build_placeholders(settings), policies=policies)
+    service = RedactionService(scanner, build_placeholders(settings), policies=policies, pool=pool)
     input_limits = InputLimits(
         max_body_bytes=settings.pii_max_body_bytes,
         max_depth=settings.pii_max_depth,

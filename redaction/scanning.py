@@ -27,6 +27,7 @@ from redaction.documents import (
     PlannedDocument,
     build_documents,
     chunk_starts_valid,
+    seam_chunks,
     split_chunks,
     split_entities,
 )
@@ -102,15 +103,21 @@ class Scanner:
         self._packing = packing
         self._domain = domain or ""
 
-    async def scan(self, texts: Sequence[str], scope: ScanScope) -> ScanReport:
-        """Raises ``PayloadTooLargeError``, before any detector call, when batches would not fit."""
+    async def scan(
+        self, texts: Sequence[str], scope: ScanScope, flows: Sequence[int | None] | None = None
+    ) -> ScanReport:
+        """Scans ``texts`` and the seams between them (``flows``: see ``documents.seam_chunks``).
+
+        Raises ``PayloadTooLargeError``, before any detector call, when batches would not fit."""
         chunks = self._split(texts)
-        every = self._plan(chunks, range(len(chunks)))
+        content = _contents(len(texts), flows)
+        chunks += seam_chunks(texts, chunks, flows or [None] * len(texts))
+        every = self._plan(chunks, range(len(chunks)), content)
         plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)
         keys = self._keys(chunks, scope)
         cached = await self._lookup(chunks, keys)
         pending, copies = _distinct_misses(len(chunks), keys, cached)
-        planned = every if len(pending) == len(chunks) else self._plan(chunks, pending)
+        planned = every if len(pending) == len(chunks) else self._plan(chunks, pending, content)
         batches = plan_batches(planned, self._limits.docs_per_batch, len(planned) + 1)
         report = _new_report(len(texts), len(chunks), planned, len(batches), len(cached))
         results = _ChunkResults(found=dict(cached))
@@ -147,14 +154,39 @@ class Scanner:
         cache.put_starts(text, max_chars, starts)
         return starts
 
-    def _plan(self, chunks: Sequence[Chunk], indices: Sequence[int]) -> list[PlannedDocument]:
-        if not self._packing:
-            return build_documents(chunks, ([index] for index in indices))
+    def _plan(
+        self, chunks: Sequence[Chunk], indices: Sequence[int], content: frozenset[int]
+    ) -> list[PlannedDocument]:
+        """Documents for ``indices``: packed when packing is on. Without packing, each chunk of
+        conversation ``content`` is a document of its own, and the rest (seams, keys, numbers,
+        other fields: short as a rule) fills shared documents, so default-deny scanning never
+        multiplies the number of documents."""
+        if self._packing:
+            return build_documents(chunks, self._packed(chunks, indices))
+        alone = [i for i in indices if not chunks[i].pieces and chunks[i].text_index in content]
+        rest = [i for i in indices if chunks[i].pieces or chunks[i].text_index not in content]
+        return build_documents(chunks, [*([i] for i in alone), *self._filled(chunks, rest)])
+
+    def _filled(self, chunks: Sequence[Chunk], indices: Sequence[int]) -> list[list[int]]:
+        """``indices`` in order, as few documents as ``max_doc_chars`` allows."""
+        groups: list[list[int]] = []
+        size = 0
+        for index in indices:
+            length = len(chunks[index].text)
+            if groups and size + len(SEPARATOR) + length <= self._limits.max_doc_chars:
+                groups[-1].append(index)
+                size += len(SEPARATOR) + length
+            else:
+                groups.append([index])
+                size = length
+        return groups
+
+    def _packed(self, chunks: Sequence[Chunk], indices: Sequence[int]) -> list[list[int]]:
         limits = PackingLimits(
             self._limits.max_doc_chars, self._limits.docs_per_batch, len(SEPARATOR)
         )
         groups = pack_chunks([len(chunks[index].text) for index in indices], limits)
-        return build_documents(chunks, ([indices[i] for i in group] for group in groups))
+        return [[indices[i] for i in group] for group in groups]
 
     def _keys(self, chunks: Sequence[Chunk], scope: ScanScope) -> list[bytes] | None:
         if self._cache is None:
@@ -217,6 +249,13 @@ class Scanner:
             logger.error("pii-detector-failure", extra={"pii-error-type": type(error).__name__})
             return "detector-error"
         return verify_coverage(documents, result)
+
+
+def _contents(count: int, flows: Sequence[int | None] | None) -> frozenset[int]:
+    """Indices of the texts that are conversation content (all of them when no flows given)."""
+    if flows is None:
+        return frozenset(range(count))
+    return frozenset(index for index, flow in enumerate(flows) if flow is not None)
 
 
 def _distinct_misses(
@@ -284,13 +323,14 @@ def _collect(
 def _apply(
     report: ScanReport, chunks: Sequence[Chunk], results: _ChunkResults, copies: dict[int, int]
 ) -> None:
-    """Moves each chunk's entities into its text's offsets; unscanned chunks mark their text."""
+    """Moves each chunk's entities into its texts' offsets; unscanned chunks mark their texts."""
     for index, chunk in enumerate(chunks):
         source = copies.get(index, index)
         if source in results.found:
-            found = results.found[source]
-            report.entities[chunk.text_index].extend(e.shifted(chunk.start) for e in found)
+            for text_index, entity in chunk.place(results.found[source]):
+                report.entities[text_index].append(entity)
         else:
             reason = results.failed.get(source, MISSING)
             report.unscanned_documents += 1
-            report.unscanned.setdefault(chunk.text_index, reason)
+            for text_index in chunk.text_indices:
+                report.unscanned.setdefault(text_index, reason)

@@ -10,15 +10,16 @@ from collections.abc import Sequence
 
 from redaction import telemetry
 from redaction.body import TextField, find_texts, replace_texts
+from redaction.canonical import CanonicalText, canonicalize
 from redaction.deadline import Deadline
 from redaction.entities import Entity
-from redaction.errors import PayloadTooLargeError, SettingsError
+from redaction.errors import DeadlineError, PayloadTooLargeError, SettingsError
 from redaction.masking import mask_text
 from redaction.models import Diagnostics, ErrorInfo, RedactRequest, RedactResponse
-from redaction.patterns import TextBudget
-from redaction.policy import TIMEOUT_REASON, CompiledPolicy, PolicyBook
+from redaction.policy import TIMEOUT_REASON, CompiledPolicy, Findings, PolicyBook
 from redaction.pseudonyms import PlaceholderIssuer, TokenBinding
 from redaction.scanning import Scanner, ScanReport, ScanScope
+from redaction.workers import WorkerPool, run_cpu
 
 
 class RedactionService:
@@ -28,11 +29,26 @@ class RedactionService:
         placeholders: PlaceholderIssuer | None = None,
         *,
         policies: PolicyBook | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.scanner = scanner
+        self.pool = pool
         self.policies = policies or PolicyBook()
         self.detector = scanner.detector
         self.placeholders = placeholders
+
+    async def _find_custom(
+        self, policy: CompiledPolicy, texts: Sequence[str], deadline: Deadline
+    ) -> Findings:
+        """The tenant's patterns, on the worker pool (CPU off the event loop) under the
+        request's deadline and the policy's time budget; past the deadline, nothing is covered."""
+        if policy.patterns is None:
+            return Findings([[] for _ in texts])
+        budget = self.policies.budget(deadline)
+        try:
+            return await run_cpu(self.pool, deadline, policy.find, texts, budget)
+        except DeadlineError:
+            return _all_timed_out(texts)
 
     async def redact(
         self, request: RedactRequest, deadline: Deadline, tenant_id: str | None = None
@@ -71,18 +87,25 @@ class RedactionService:
         if config.mask_style == "placeholder" and self.placeholders is None:
             raise SettingsError("mask_style placeholder needs PII_RESTORE_KEY")
         fields = find_texts(request.body, config.scan_roles)
+        views = [canonicalize(field.text) for field in fields]
+        contexts = [_context(field) for field in fields]
+        texts = [context + view.text for context, view in zip(contexts, views, strict=True)]
         scope = ScanScope(deadline, config.detection_language, config.correlation_id, tenant_id)
-        report = await self.scanner.scan([field.text for field in fields], scope)
-        budget = self.policies.budget(deadline)
-        kept = _apply_policy(policy, [field.text for field in fields], report, budget)
+        report = await self.scanner.scan(texts, scope, [field.flow for field in fields])
+        findings = await self._find_custom(policy, texts, deadline)
+        found = _apply_policy(policy, texts, report, findings)
+        kept = [
+            _to_original(view, _without_context(entities, len(context)))
+            for view, context, entities in zip(views, contexts, found, strict=True)
+        ]
         _describe(diagnostics, report, kept, fields)
         if report.unscanned and config.fail_closed:
             return _refusal(diagnostics)
         token = None
         if config.mask_style == "placeholder" and self.placeholders is not None:
             binding = TokenBinding(tenant_id, config.correlation_id, config.conversation_id)
-            texts = [field.text for field in fields]
-            masked, token = self.placeholders.issue(request.body, texts, kept, binding)
+            originals = [field.text for field in fields]
+            masked, token = self.placeholders.issue(request.body, originals, kept, binding)
         else:
             masked = [
                 mask_text(
@@ -101,12 +124,15 @@ class RedactionService:
         )
 
 
+def _all_timed_out(texts: Sequence[str]) -> Findings:
+    return Findings([[] for _ in texts], list(range(len(texts))))
+
+
 def _apply_policy(
-    policy: CompiledPolicy, texts: Sequence[str], report: ScanReport, budget: TextBudget
+    policy: CompiledPolicy, texts: Sequence[str], report: ScanReport, findings: Findings
 ) -> list[list[Entity]]:
     """Custom-pattern entities join the detector's, then the policy filters them. A text whose
     pattern scan ran out of time counts as unscanned: its coverage is never claimed."""
-    findings = policy.find(texts, budget)
     for index in findings.timed_out:
         if index not in report.unscanned and texts[index].strip():
             report.unscanned[index] = TIMEOUT_REASON
@@ -115,6 +141,35 @@ def _apply_policy(
     return [
         policy.keep(text, [*detected, *custom])
         for text, detected, custom in zip(texts, report.entities, findings.entities, strict=True)
+    ]
+
+
+def _context(field: TextField) -> str:
+    """What detectors read before a keyed value: its key, as the model reads it."""
+    return f"{canonicalize(field.context).text}: " if field.context else ""
+
+
+def _without_context(entities: Sequence[Entity], size: int) -> list[Entity]:
+    """Entities in the value's own offsets: the context's part of each is cut off."""
+    if not size:
+        return list(entities)
+    return [
+        Entity(max(e.offset - size, 0), e.end - max(e.offset, size), e.category, e.score)
+        for e in entities
+        if e.end > size
+    ]
+
+
+def _to_original(view: CanonicalText, entities: Sequence[Entity]) -> list[Entity]:
+    """Entities found in the canonical view, as spans of the original text (every original
+    character that produced the span, invisible ones inside it included)."""
+    if view.identity:
+        return list(entities)
+    spans = (view.to_original(entity.offset, entity.end) for entity in entities)
+    return [
+        Entity(start, end - start, entity.category, entity.score)
+        for (start, end), entity in zip(spans, entities, strict=True)
+        if start < end
     ]
 
 

@@ -7,6 +7,8 @@ import sys
 
 PURE = [
     "redaction.body",
+    "redaction.canonical",
+    "redaction.vocabulary",
     "redaction.chunking",
     "redaction.documents",
     "redaction.batching",
