@@ -64,12 +64,23 @@ _SCAN = regex.compile(
     + r"(?!\w))"
     r"|(?P<base64>(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}){3,}"
     r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)(?![A-Za-z0-9+/=]))"
+    r"|(?P<groups>(?<![\w/.])(?:\d{4}|[A-Za-z]{2}\d{2})(?P<sep>[/_.])[A-Za-z0-9]{4}"
+    r"(?:(?P=sep)[A-Za-z0-9]{4})+(?:(?P=sep)[A-Za-z0-9]{1,3})?(?![\w/]))"
+    r"|(?P<mixed>(?<![\p{L}\p{N}])(?=[\p{L}\p{N}]*[A-Za-z0-9])"
+    r"(?=[\p{L}\p{N}]*[\p{Cyrillic}\p{Greek}])[\p{L}\p{N}]+)"
     r"|(?P<chars>" + _SPECIAL_CLASS + r"+)"
+)
+# Cyrillic and Greek letters that look like Latin ones, read as Latin inside a token that also
+# holds ASCII letters or digits (a disguised IBAN or e-mail; whole Cyrillic words stay as they are).
+_CONFUSABLES = str.maketrans(
+    "АВЕКМНОРСТХаеорсухіјѕԁԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧοκνρτυχ",
+    "ABEKMHOPCTXaeopcyxijsdqwABEZHIKMNOPTYXoknptux",
 )
 # ASCII text without these needs no pass at all (the fast path).
 _MAYBE = regex.compile(
     r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[A-Za-z0-9+/]{14}| @|@ "
     r"|[\[({<] ?(?:at|AT|At|dot|DOT|Dot) ?[\])}>]| (?:dot|DOT) "
+    r"|[0-9A-Za-z]{4}[/_.][0-9A-Za-z]{4}[/_.][0-9A-Za-z]"
 )
 _SPECIAL = regex.compile(r"(?V1)" + _SPECIAL_CLASS)
 _REMOVED = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]")
@@ -372,6 +383,21 @@ def _on_named(out: _Builder, match: Any) -> None:
         out.copy_to(match.end())
 
 
+def _on_groups(out: _Builder, match: Any) -> None:
+    """Card and account numbers in groups of four split by ``/``, ``_`` or ``.``: read as
+    groups split by spaces."""
+    out.replace_to(match.end(), match.group().replace(match.group("sep"), " "), one_for_one=True)
+
+
+def _on_mixed(out: _Builder, match: Any) -> None:
+    token = match.group()
+    plain = token.translate(_CONFUSABLES)
+    if plain == token:
+        out.copy_to(match.end())
+        return
+    out.replace_each([_canonical_value(char) for char in plain])
+
+
 def _on_removed(out: _Builder, match: Any) -> None:
     """Control characters, and combining marks drawn over ASCII (underline, strike, keycap)."""
     out.replace_to(match.end(), "")
@@ -441,6 +467,8 @@ _HANDLERS: dict[str, Callable[[_Builder, Any], None]] = {
     "dot": _on_dot,
     "spelled": _on_spelled,
     "base64": _on_base64,
+    "groups": _on_groups,
+    "mixed": _on_mixed,
     "chars": _on_chars,
 }
 

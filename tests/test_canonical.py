@@ -182,6 +182,9 @@ BRACKETED = re.compile(r"[\[({<] ?(?:at|dot) ?[\])}>]", re.IGNORECASE)
         ("mail john at example dot com now", "mail john@example.com now"),
         ("mail john @ example.com now", "mail john@example.com now"),
         ("b64 cXVva2thLnpldGFAZXhhbXBsZS5jb20= ok", "b64 quokka.zeta@example.com ok"),
+        ("IBAN D\u0415\u0438 x j\u043ehn@example.com", "IBAN DE\u0438 x john@example.com"),
+        ("card 4111/1111/1111/1111", "card 4111 1111 1111 1111"),
+        ("DE89.3704.0044.0532.0130.00", "DE89 3704 0044 0532 0130 00"),
     ],
 )
 def test_what_a_model_reads_through_is_plain(written: str, plain: str) -> None:
@@ -200,6 +203,8 @@ def test_what_a_model_reads_through_is_plain(written: str, plain: str) -> None:
         "meet at noon",
         "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         "path /api/v1/users/abcdefghijkl",
+        "v1.2.3 on 2024.01.15 at 10.0.0.1 in src/main/java/com",
+        "\u041f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440",
         "caf\u00e9 \u0928\u092e\u0938\u094d\u0924\u0947",
     ],
 )
