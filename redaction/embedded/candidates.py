@@ -11,9 +11,9 @@ same alternatives wrapped in named groups. Shapes that are anchored on an inner 
 their real start afterwards, in ``widen``.
 
 Scripts written without spaces between words (Chinese, Japanese, Korean particles, Thai, ...)
-glue values to words: their letters end a value like a space does. A value glued to a letter of
-another script, ``_`` or ``-`` is still a candidate, marked ``glued``; classification then asks
-more of it.
+glue values to words; their letters are folded to spaces before the scan (``folding``), so they
+end a value like a space does. A value glued to a letter of another script, ``_`` or ``-`` is
+still a candidate, marked ``glued``; classification then asks more of it.
 """
 
 from __future__ import annotations
@@ -22,15 +22,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# Letters of scripts written without spaces between words, and CJK / full-width punctuation.
-SPACELESS = (
-    "\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3000-\u30ff\u3100-\u31ff"
-    "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f"
-    "\uff00-\uffef\U00020000-\U0003134f"
-)
-_W = rf"[^\W{SPACELESS}]"  # a word character of a spaced script, "_" included
-_L = rf"[^\W_{SPACELESS}]"  # the same without "_"
-# What \b means at the end of a value: spaceless letters count as a space, and so does "_".
+_W = r"\w"
+_L = r"[^\W_]"  # a letter or a digit
+# What \b means at the end of a value, except that "_" counts as a space.
 _END = rf"(?!{_L})"
 _SEP = r"(?:[\ ./-]|\ -\ |\)\ ?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}(?!\d)))"
 
@@ -39,8 +33,8 @@ _SHAPES = (
     r"|ostName|erver|ata\ Source)=[^\s;]+(?:;[A-Za-z][A-Za-z ]*=[^\s;]*)+;?",
     r"\.(?P<redis>)redis\.cache\.windows\.net(?::\d+)?,\S*?password=[^\s,]+\S*",
     rf"@(?P<email>){_L}(?:(?:{_W}|-)*{_L})?(?:\.{_L}(?:(?:{_W}|-)*{_L})?)*"
-    rf"\.[^\W\d_{SPACELESS}]{{2,}}{_END}",
-    rf"[:w](?P<url>)(?:(?<=:)//|(?<=w)ww\.)[^\s<>\"'`{SPACELESS}]+",
+    rf"\.[^\W\d_]{{2,}}{_END}",
+    r"[:w](?P<url>)(?:(?<=:)//|(?<=w)ww\.)[^\s<>\"'`]+",
     r"s(?P<sas>)ig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}",
     r":(?P<ipv6>)(?:[0-9A-Fa-f]{0,4}:){1,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
     rf"(?:%[0-9A-Za-z_.-]+)?(?!{_L}|:[0-9A-Fa-f:])",

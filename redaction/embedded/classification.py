@@ -38,6 +38,9 @@ _MAX_DIGITS = 19  # the longest is a card number
 _HEX_TOKEN = 24
 _HEX_DIGITS = "0123456789abcdefABCDEF-"
 _HEX_RUN = re.compile(r"[0-9A-Fa-f-]*")
+_BASE64_TOKEN = 32
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]*")
+_BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]+\Z")
 _TEXT_AFTER = 8
 # A national phone number amid this many other numbers of its run is likely a list of numbers.
 _LIST_PIECES = 2
@@ -182,6 +185,8 @@ def _classify_glued_run(scan: Scan, start: int, end: int) -> list[Entity]:
 def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
     """A code (IBAN, VAT, fiscal code...); an IBAN with a wrong check sum is masked whole."""
     start, end = candidate.start, candidate.end
+    if candidate.glued and _in_encoded_token(scan.text, start):
+        return []
     found = _classify_first(scan, start, end, _code_verdict)
     if not found and not candidate.glued and _IBAN_HEAD.match(scan.text, start):
         found = _classify_first(scan, start, end, _iban_shaped_verdict)
@@ -263,6 +268,14 @@ def _ends(
 
 def _digit_count(text: str, start: int, end: int) -> int:
     return sum(map(str.isdigit, text[start:end]))
+
+
+def _in_encoded_token(text: str, start: int) -> bool:
+    """A code glued inside a long base64 token (a key, a blob) is not a value of its own."""
+    head = _BASE64_TAIL.search(text, max(0, start - _BASE64_TOKEN), start)
+    tail = _BASE64_RUN.match(text, start)
+    lead = start - head.start() if head else 0
+    return tail is not None and lead + tail.end() - start >= _BASE64_TOKEN
 
 
 def _in_hex_token(text: str, start: int) -> bool:

@@ -1,4 +1,8 @@
-"""Folding digits, dashes and spaces to ASCII, one code point for one, so offsets stay exact."""
+"""Folding digits, dashes and spaces to ASCII, one code point for one, so offsets stay exact.
+
+Letters of scripts written without spaces between words (Chinese, Japanese, Thai, Korean
+particles...) and CJK / full-width punctuation fold to spaces: a value glued to them ends there.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,12 @@ _DASHES = (
     "\u301c\u3030\u30a0\ufe31\ufe32\ufe58\ufe63\uff0d\U00010ead"
 )
 _FOLDABLE = re.compile(rf"(?![\x00-\x7f])[\d\s{_DASHES}]")
+SPACELESS = (
+    "\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3000-\u30ff\u3100-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f"
+    "\uff00-\uffef\U00020000-\U0003134f"
+)
+_SPACELESS_RUN = re.compile(rf"[{SPACELESS}]+")
 
 
 @lru_cache(maxsize=1024)
@@ -27,8 +37,13 @@ def _fold_match(match: re.Match[str]) -> str:
     return _fold_char(match.group())
 
 
+def _blank(match: re.Match[str]) -> str:
+    return " " * (match.end() - match.start())
+
+
 def fold_text(text: str) -> str:
-    """Maps every decimal digit to 0-9, dash to '-', space to ' ': same length, same offsets."""
+    """Maps every decimal digit to 0-9, dash to '-', space and spaceless-script letter to ' ':
+    same length, same offsets."""
     if text.isascii():
         return text
-    return _FOLDABLE.sub(_fold_match, text)
+    return _SPACELESS_RUN.sub(_blank, _FOLDABLE.sub(_fold_match, text))
