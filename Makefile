@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast fuzz lint typecheck check emulator clean eval bench-detector \
-	bench-detector-setup schemathesis load
+	bench-detector-setup schemathesis load eval-thirdparty
 
 # The pins (azure-functions among them) install on Python 3.11 and 3.12 only (pyproject.toml's
 # requires-python says the same).
@@ -56,6 +56,9 @@ emulator: $(STAMP)  ## a local Azure AI Language PII API on http://localhost:500
 
 eval: $(STAMP)  ## the embedded detector's full evaluation report (recall/precision per category)
 	$(PY) -m redaction.embedded.evaluation tests/eval/*.txt --examples 20
+
+eval-thirdparty: $(STAMP)  ## third-party test data through /redact (cache off) beside Presidio, dev and held-out
+	$(PY) bench/thirdparty.py
 
 bench-detector-setup: $(STAMP)  ## a separate venv with Presidio, for the comparison (never a runtime dependency)
 	$(PY) bench/detector.py --setup
