@@ -77,6 +77,23 @@ GLUED = [
     ("IBAN:DE89370400440532013000です", [(IBAN, "DE89370400440532013000")]),
 ]
 
+# Punctuation or a stray group right next to a value is not read with it.
+NEIGHBOURS = [
+    ("card (4111111111111111)", [(CARD, "4111111111111111")]),
+    ("(4000 0000 0000 0002 ", [(CARD, "4000 0000 0000 0002")]),
+    ("4143202869646671(3 left)", [(CARD, "4143202869646671")]),
+    ("ssn 123-45-6789-R ok", [(SSN, "123-45-6789")]),
+    ("call +1 415 555 2671-5 pm", [(PHONE, "+1 415 555 2671")]),
+    ("7-4477.2323.0242.6502", [(CARD, "4477.2323.0242.6502")]),
+    ("-4195-7121-9067-0122(", [(CARD, "4195-7121-9067-0122")]),
+    ("4111 1111 1111 1111 7", [(CARD, "4111 1111 1111 1111")]),
+    ("(4184\t1413\t1604\t6335 7", [(CARD, "4184\t1413\t1604\t6335")]),
+    ("x-93.40.8.1-y and _131.185.63.143-", [(IP, "93.40.8.1"), (IP, "131.185.63.143")]),
+    ("a\n::ffff:198.51.100.7\na", [(IP, "::ffff:198.51.100.7")]),
+    ("at 2001:db8:85a3::8a2e:370:7334: down", [(IP, "2001:db8:85a3::8a2e:370:7334")]),
+    ("-DE59370400440154836024-U", [(IBAN, "DE59370400440154836024")]),
+]
+
 # Card numbers split by dots, tabs, line breaks, mixed spaces and dashes; IBAN spellings.
 SEPARATORS = [
     ("4111.1111.1111.1111", [(CARD, "4111.1111.1111.1111")]),
@@ -147,6 +164,11 @@ def test_a_token_before_a_value_stays_out_of_it(text: str, expected: Expected) -
 
 @pytest.mark.parametrize(("text", "expected"), GLUED)
 def test_values_glued_to_words_and_spaceless_scripts(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), NEIGHBOURS)
+def test_punctuation_and_stray_groups_beside_a_value(text: str, expected: Expected) -> None:
     check(text, expected)
 
 

@@ -57,6 +57,7 @@ PATTERN = re.compile("|".join(_SHAPES), re.X)
 
 _SPACED_WORD = re.compile(_W)
 MIN_GLUED_DIGITS = 7  # a run glued to a word holds a value only with this many digits
+_SHORTEST_GLUED = 7  # ... or, glued by "_" or "-", an IP address such as 1.2.3.4
 # Shapes that must not continue a word, a number or a dotted name to their left.
 _LEFT_BOUNDARY = {
     "connection": _SPACED_WORD,
@@ -117,7 +118,7 @@ def _candidate(match: re.Match[str], text: str) -> Candidate | None:
     if shape is None or start is None:
         return None
     glued = _glued(shape, text, start)
-    if glued is None or (glued and shape == "numeric" and end - start < MIN_GLUED_DIGITS):
+    if glued is None or (glued and shape == "numeric" and end - start < _SHORTEST_GLUED):
         return None
     if shape == "ipv6" and text.endswith(":", 0, end) and not text.endswith("::", 0, end):
         end -= 1  # "at 2001:db8::1: down": the colon ends the sentence

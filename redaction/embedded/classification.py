@@ -17,6 +17,7 @@ _GPS_SCORE = 0.8
 _GPS_PARTS = re.compile(r"([-+]?\d+\.\d+)°? ?([NS]?), ?([-+]?\d+\.\d+)°? ?([EW]?)")
 _SSN_SHAPE = re.compile(r"\d{3}-\d\d-\d{4}")
 _GROUPS_OF_FOUR = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){2,}(?:(?:\s|\r\n)\d{1,4})?")
+_FOUR_GROUPS = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){3}")
 _SPREAD = re.compile(r"[\t\r\n]")
 _SPREAD_CARD = re.compile(r"\d{4}(?:\s+\d{4}){2}\s+\d{1,7}")
 # Another group of four joined by a tab or a break: a column of numbers, not one number.
@@ -167,19 +168,19 @@ def _classify_numeric(scan: Scan, candidate: Candidate) -> list[Entity]:
 
 def _classify_glued_run(scan: Scan, start: int, end: int) -> list[Entity]:
     """A digit run glued to a word ("id_4111...", "a0 123-45-6789", "电话..." is not glued)."""
-    if _digit_count(scan.text, start, end) < MIN_GLUED_DIGITS or _in_hex_token(scan.text, start):
-        return []
-
     to_letter = start > 0 and scan.text[start - 1].isalnum()
+    fewest = MIN_GLUED_DIGITS if to_letter else _MIN_RUN_DIGITS  # "-10.0.0.1-" may be an IP
+    if _digit_count(scan.text, start, end) < fewest or _in_hex_token(scan.text, start):
+        return []
 
     def judge(scan: Scan, w_start: int, w_end: int, around: _Around) -> _Verdict | None:
         if w_start != start:
             return _numeric_verdict(scan, w_start, w_end, around)
-        if w_end > around.pieces[0][1]:
+        if w_end > around.pieces[0][1]:  # "a0 123-45-6789"
             return None  # the glued token is never read together with the pieces after it
         return _numeric_verdict(scan, w_start, w_end, around, glued=to_letter)
 
-    return _classify_run(scan, start, end, judge, glued=True)
+    return _classify_run(scan, start, end, judge)
 
 
 def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
@@ -212,26 +213,20 @@ def _classify_first(scan: Scan, start: int, end: int, judge: _Judge) -> list[Ent
     return []
 
 
-def _classify_run(
-    scan: Scan, start: int, end: int, judge: _Judge, *, glued: bool = False
-) -> list[Entity]:
+def _classify_run(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entity]:
     """Windows of space-separated pieces that hold, longest first, none overlapping another.
 
     The longest plausible reading wins, so that a number is masked whole rather than partly
-    as something shorter. The first piece of a run glued to a word ("a0 123-45-6789") is read
-    with the pieces after it only where nothing else holds.
+    as something shorter.
     """
     if _digit_count(scan.text, start, end) < _MIN_RUN_DIGITS:
         return []
     pieces = _pieces(scan.text, start, end)
     if _GROUPS_OF_FOUR.fullmatch(scan.text, start, end):
-        pieces = [(start, end)]  # one number printed in groups (a card): never split it up
+        return _classify_grouped(scan, start, end, judge)
     around = _Around(scan.text, start, end, pieces)
     found: list[Entity] = []
-    last_resort = start if glued else -1
-    for w_start, w_end in sorted(
-        _windows(scan.text, pieces), key=lambda w: (w[0] == last_resort, w[0] - w[1], w[0])
-    ):
+    for w_start, w_end in sorted(_windows(scan.text, pieces), key=lambda w: (w[0] - w[1], w[0])):
         if any(w_start < entity.end and entity.offset < w_end for entity in found):
             continue
         verdict = judge(scan, w_start, w_end, around)
@@ -241,14 +236,34 @@ def _classify_run(
     return found
 
 
+def _classify_grouped(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entity]:
+    """A number printed in groups of four (a card) is read whole, never split up; only a stray
+    group after the fourth ("4111 1111 1111 1111 7") may be left out."""
+    around = _Around(scan.text, start, end, [(start, end)])
+    four = _FOUR_GROUPS.match(scan.text, start, end)
+    for w_end in (end, four.end()) if four and four.end() < end else (end,):
+        verdict = judge(scan, start, w_end, around)
+        if verdict is not None and verdict.score >= scan.min_score:
+            return [Entity(start, w_end - start, verdict.category, verdict.score)]
+    return []
+
+
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _PIECE.finditer(text, start, end)]
 
 
 def _windows(text: str, pieces: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    for first, (w_start, _) in enumerate(pieces):
-        for w_end in _ends(text, pieces, first, _MAX_WINDOW, _MAX_PIECES):
-            yield w_start, w_end
+    """Runs of whole pieces, and each one started after the first dash of its first piece, so
+    that a prefix ("7-4477.2323...") does not hide the value after it."""
+    for first, (w_start, w_end) in enumerate(pieces):
+        for end in _ends(text, pieces, first, _MAX_WINDOW, _MAX_PIECES):
+            yield w_start, end
+        cut = text.find("-", w_start, w_end) + 1
+        if cut > w_start + 1 and text[cut - 2].isdigit() and text[cut : cut + 1].isdigit():
+            for end in _ends(
+                text, [(cut, w_end), *pieces[first + 1 :]], 0, _MAX_WINDOW, _MAX_PIECES
+            ):
+                yield cut, end
 
 
 def _ends(
