@@ -100,11 +100,15 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
     detector: Detector
     gate = asyncio.Semaphore(settings.pii_instance_concurrency)
     pool = WorkerPool(settings.pii_cpu_workers)
+    seam_detector: Detector | None = None
     if settings.detector_kind == "azure":
         session = aiohttp.ClientSession()
         detector = build_azure_detector(settings, session)
         if settings.pii_hedge_enabled:
             detector = build_hedging(settings, detector, gate)
+        # Language reads every text whole; the seams between texts (values split across parts,
+        # messages or documents) are read in process: no extra calls or billed records.
+        seam_detector = EmbeddedDetector(build_recognizer(settings), pool)
     else:
         detector = EmbeddedDetector(build_recognizer(settings), pool)
     limits = Limits(
@@ -121,6 +125,7 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         cache=cache,
         packing=settings.pii_packing_enabled,
         domain=settings.language_domain,
+        seam_detector=seam_detector,
     )
     service = RedactionService(scanner, build_placeholders(settings), policies=policies, pool=pool)
     input_limits = InputLimits(

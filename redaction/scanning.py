@@ -46,6 +46,10 @@ class Limits:
     batch_concurrency: int = 15
 
 
+# Seams scanned in process (``seam_detector``): small documents, no Language limits apply.
+SEAM_LIMITS = Limits(max_doc_chars=5000, docs_per_batch=5, max_batches=10_000, batch_concurrency=4)
+
+
 @dataclass(frozen=True)
 class ScanScope:
     """Who and what a scan is for: the language and the ids telemetry carries."""
@@ -95,6 +99,7 @@ class Scanner:
         cache: DetectionCache | None = None,
         packing: bool = False,
         domain: str | None = None,
+        seam_detector: Detector | None = None,
     ) -> None:
         self.detector = detector
         self._limits = limits
@@ -102,6 +107,13 @@ class Scanner:
         self._cache = cache
         self._packing = packing
         self._domain = domain or ""
+        self._seams = (
+            None
+            if seam_detector is None
+            else Scanner(
+                seam_detector, SEAM_LIMITS, asyncio.Semaphore(SEAM_LIMITS.batch_concurrency)
+            )
+        )
 
     async def scan(
         self, texts: Sequence[str], scope: ScanScope, flows: Sequence[int | None] | None = None
@@ -111,7 +123,21 @@ class Scanner:
         Raises ``PayloadTooLargeError``, before any detector call, when batches would not fit."""
         chunks = self._split(texts)
         content = _contents(len(texts), flows)
-        chunks += seam_chunks(texts, chunks, flows or [None] * len(texts))
+        seams = seam_chunks(texts, chunks, flows or [None] * len(texts))
+        if self._seams is None:
+            return await self._scan_chunks(len(texts), [*chunks, *seams], scope, content)
+        every = self._plan(chunks, range(len(chunks)), content)
+        plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)  # 413 first
+        report, seen = await asyncio.gather(
+            self._scan_chunks(len(texts), chunks, scope, content),
+            self._seams._scan_chunks(len(texts), seams, scope, frozenset()),
+        )
+        _merge(report, seen)
+        return report
+
+    async def _scan_chunks(
+        self, count: int, chunks: list[Chunk], scope: ScanScope, content: frozenset[int]
+    ) -> ScanReport:
         every = self._plan(chunks, range(len(chunks)), content)
         plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)
         keys = self._keys(chunks, scope)
@@ -119,7 +145,7 @@ class Scanner:
         pending, copies = _distinct_misses(len(chunks), keys, cached)
         planned = every if len(pending) == len(chunks) else self._plan(chunks, pending, content)
         batches = plan_batches(planned, self._limits.docs_per_batch, len(planned) + 1)
-        report = _new_report(len(texts), len(chunks), planned, len(batches), len(cached))
+        report = _new_report(count, len(chunks), planned, len(batches), len(cached))
         results = _ChunkResults(found=dict(cached))
         request_gate = asyncio.Semaphore(self._limits.batch_concurrency)
         outcomes = await asyncio.gather(
@@ -249,6 +275,18 @@ class Scanner:
             logger.error("pii-detector-failure", extra={"pii-error-type": type(error).__name__})
             return "detector-error"
         return verify_coverage(documents, result)
+
+
+def _merge(report: ScanReport, seams: ScanReport) -> None:
+    """The seams' findings and coverage into the texts' report; detector calls and billing stay
+    the texts' own (seams scanned in process cost neither)."""
+    for entities, found in zip(report.entities, seams.entities, strict=True):
+        entities.extend(found)
+    for index, reason in seams.unscanned.items():
+        report.unscanned.setdefault(index, reason)
+    report.documents += seams.documents
+    report.unscanned_documents += seams.unscanned_documents
+    report.failure_reason = report.failure_reason or seams.failure_reason
 
 
 def _contents(count: int, flows: Sequence[int | None] | None) -> frozenset[int]:
