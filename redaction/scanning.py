@@ -111,7 +111,12 @@ class Scanner:
             None
             if seam_detector is None
             else Scanner(
-                seam_detector, SEAM_LIMITS, asyncio.Semaphore(SEAM_LIMITS.batch_concurrency)
+                seam_detector,
+                SEAM_LIMITS,
+                asyncio.Semaphore(SEAM_LIMITS.batch_concurrency),
+                cache=cache,  # its own keys: the scope names the seam detector
+                packing=True,
+                domain=domain,
             )
         )
 
