@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
@@ -37,50 +38,95 @@ MAX_PASSES = 3
 # A character whose NFKC is longer than this stays as it is (U+FDFA expands to 18).
 MAX_EXPANSION = 4
 
-_QUICK_MARKERS = ("%", "&", "\\")
 # Non-ASCII characters that may change: removed, digits, spaces, dashes, and NFKC_Quick_Check=No
 # (the characters whose NFKC differs from themselves).
 _SPECIAL_CLASS = (
     r"[[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zs}\p{Pd}\p{Nd}\u2212\p{NFKC_QC=N}]--[\x00-\x7f]]"
 )
 _TLD = r"(?:com|org|net|edu|gov|io|co|uk|de|fr|nl|es|it|ch|se|no|info|biz|us|ca|au|jp|cn|in)"
-_SCAN = regex.compile(
-    r"(?V1)"
-    r"(?P<percent>(?:%[0-9A-Fa-f]{2})+)"
-    r"|\\(?:(?P<hexbytes>x[0-9A-Fa-f]{2}(?:\\x[0-9A-Fa-f]{2})*)"
-    r"|(?P<pair>u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    r"|(?P<unicode>u[0-9a-fA-F]{4})"
-    r"|(?P<escape>[\"\\/]))"
-    r"|&(?:(?P<decimal>\#0*[0-9]{1,8}(?![0-9]);?)"
-    r"|(?P<hex>\#[xX]0*[0-9a-fA-F]{1,8}(?![0-9a-fA-F]);?)"
-    r"|(?P<named>[A-Za-z][A-Za-z0-9]{0,31};))"
-    r"|(?P<controls>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+)"
-    r"|(?P<marks>(?<=[\x21-\x7e])[\p{Mn}\p{Me}]+)"
-    r"|(?P<stop>(?<=[A-Za-z0-9])[\u3002\uff61\ufe12](?=[A-Za-z0-9]))"
-    r"|(?P<at>(?<=\w) ?[\[({<] ?(?:at|AT|At) ?[\])}>] ?(?=\w)|(?<=\w) +@ *(?=\w)|(?<=\w)@ +(?=\w))"
-    r"|(?P<dot>(?<=\w) ?[\[({<] ?(?:dot|DOT|Dot) ?[\])}>] ?(?=\w))"
-    r"|(?P<spelled>(?<![\w.+-])[\w.+-]+ (?:at|AT) [\w-]+(?: (?:dot|DOT) [\w-]+)* (?:dot|DOT) "
-    + _TLD
-    + r"(?!\w))"
-    r"|(?P<base64>(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}){3,}"
-    r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)(?![A-Za-z0-9+/=]))"
-    r"|(?P<groups>(?<![\w/.])(?:\d{4}|[A-Za-z]{2}\d{2})(?P<sep>[/_.])[A-Za-z0-9]{4}"
-    r"(?:(?P=sep)[A-Za-z0-9]{4})+(?:(?P=sep)[A-Za-z0-9]{1,3})?(?![\w/]))"
-    r"|(?P<mixed>(?<![\p{L}\p{N}])(?=[\p{L}\p{N}]*[A-Za-z0-9])"
-    r"(?=[\p{L}\p{N}]*[\p{Cyrillic}\p{Greek}])[\p{L}\p{N}]+)"
-    r"|(?P<chars>" + _SPECIAL_CLASS + r"+)"
+# The scan's alternatives, each with the trigger that must be in a text for it to be tried (a
+# text gets a scanner of only the alternatives it can use: most prose needs none or one).
+_PARTS: tuple[tuple[str, str], ...] = (
+    (
+        "escapes",
+        r"(?P<percent>(?:%[0-9A-Fa-f]{2})+)"
+        r"|\\(?:(?P<hexbytes>x[0-9A-Fa-f]{2}(?:\\x[0-9A-Fa-f]{2})*)"
+        r"|(?P<pair>u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+        r"|(?P<unicode>u[0-9a-fA-F]{4})"
+        r"|(?P<escape>[\"\\/]))"
+        r"|&(?:(?P<decimal>\#0*[0-9]{1,8}(?![0-9]);?)"
+        r"|(?P<hex>\#[xX]0*[0-9a-fA-F]{1,8}(?![0-9a-fA-F]);?)"
+        r"|(?P<named>[A-Za-z][A-Za-z0-9]{0,31};))",
+    ),
+    ("controls", r"(?P<controls>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+)"),
+    ("marks", r"(?P<marks>(?<=[\x21-\x7e])[\p{Mn}\p{Me}]+)"),
+    ("stop", r"(?P<stop>(?<=[A-Za-z0-9])[\u3002\uff61\ufe12](?=[A-Za-z0-9]))"),
+    (
+        "at",
+        r"(?P<at>(?<=\w) ?[\[({<] ?(?:at|AT|At) ?[\])}>] ?(?=\w)|(?<=\w) +@ *(?=\w)"
+        r"|(?<=\w)@ +(?=\w))",
+    ),
+    ("dot", r"(?P<dot>(?<=\w) ?[\[({<] ?(?:dot|DOT|Dot) ?[\])}>] ?(?=\w))"),
+    (
+        "spelled",
+        r"(?P<spelled>(?<![\w.+-])[\w.+-]+ (?:at|AT) [\w-]+(?: (?:dot|DOT) [\w-]+)* (?:dot|DOT) "
+        + _TLD
+        + r"(?!\w))",
+    ),
+    (
+        "base64",
+        r"(?P<base64>(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}){3,}"
+        r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)(?![A-Za-z0-9+/=]))",
+    ),
+    (
+        "groups",
+        r"(?P<groups>(?<![\w/.])(?:\d{4}|[A-Za-z]{2}\d{2})(?P<sep>[/_.])[A-Za-z0-9]{4}"
+        r"(?:(?P=sep)[A-Za-z0-9]{4})+(?:(?P=sep)[A-Za-z0-9]{1,3})?(?![\w/]))",
+    ),
+    (
+        "mixed",
+        r"(?P<mixed>(?<![\p{L}\p{N}])(?=[\p{L}\p{N}]*[A-Za-z0-9])"
+        r"(?=[\p{L}\p{N}]*[\p{Cyrillic}\p{Greek}])[\p{L}\p{N}]+)",
+    ),
+    ("chars", r"(?P<chars>" + _SPECIAL_CLASS + r"+)"),
 )
+# Triggers for ASCII text (stdlib re: faster on plain classes), and for any other text.
+_ASCII_TRIGGERS: dict[str, re.Pattern[str]] = {
+    "escapes": re.compile(r"[%&\\]"),
+    "controls": re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"),
+    "at": re.compile(r" @|@ |[\[({<] ?(?:at|AT|At) ?[\])}>]"),
+    "dot": re.compile(r"[\[({<] ?(?:dot|DOT|Dot) ?[\])}>]"),
+    "spelled": re.compile(r" (?:dot|DOT) "),
+    "base64": re.compile(r"[A-Za-z0-9+/]{14}"),
+    "groups": re.compile(r"[/_.][0-9A-Za-z]{4}[/_.]"),
+}
+_UNICODE_TRIGGERS: dict[str, regex.Pattern[str]] = {
+    "marks": regex.compile(r"[\x21-\x7e][\p{Mn}\p{Me}]"),
+    "stop": regex.compile(r"[\u3002\uff61\ufe12]"),
+    "mixed": regex.compile(r"[\p{Cyrillic}\p{Greek}]"),
+    "chars": regex.compile(r"(?V1)" + _SPECIAL_CLASS),
+}
+
+
+def _triggered(text: str) -> frozenset[str]:
+    found = {name for name, trigger in _ASCII_TRIGGERS.items() if trigger.search(text)}
+    if not text.isascii():
+        found.update(name for name, trigger in _UNICODE_TRIGGERS.items() if trigger.search(text))
+    return frozenset(found)
+
+
+@cache
+def _scanner(triggers: frozenset[str]) -> regex.Pattern[str]:
+    """The scan of the alternatives ``triggers`` call for, in their fixed order."""
+    parts = [pattern for name, pattern in _PARTS if name in triggers]
+    return regex.compile(r"(?V1)" + "|".join(parts))
+
+
 # Cyrillic and Greek letters that look like Latin ones, read as Latin inside a token that also
 # holds ASCII letters or digits (a disguised IBAN or e-mail; whole Cyrillic words stay as they are).
 _CONFUSABLES = str.maketrans(
     "АВЕКМНОРСТХаеорсухіјѕԁԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧοκνρτυχ",
     "ABEKMHOPCTXaeopcyxijsdqwABEZHIKMNOPTYXoknptux",
-)
-# ASCII text without these needs no pass at all (the fast path).
-_MAYBE = regex.compile(
-    r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[A-Za-z0-9+/]{14}| @|@ "
-    r"|[\[({<] ?(?:at|AT|At|dot|DOT|Dot) ?[\])}>]| (?:dot|DOT) "
-    r"|[0-9A-Za-z]{4}[/_.][0-9A-Za-z]{4}[/_.][0-9A-Za-z]"
 )
 _SPECIAL = regex.compile(r"(?V1)" + _SPECIAL_CLASS)
 _REMOVED = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]")
@@ -224,7 +270,7 @@ def canonicalize(text: str) -> CanonicalText:
 
 def _is_plain(text: str) -> bool:
     """The fast path: nothing in ``text`` can change."""
-    return text.isascii() and _MAYBE.search(text) is None
+    return not _triggered(text)
 
 
 def _compose(outer: _OffsetMap, inner: _OffsetMap) -> _OffsetMap:
@@ -288,9 +334,13 @@ class _Builder:
 
 def _rewrite(text: str, windows: list[Span]) -> tuple[str, _OffsetMap, list[Span]] | None:
     """One pass over the ``windows`` of ``text``: the new text, its map and where it changed."""
+    triggers = _triggered(text)
+    if not triggers:
+        return None
+    scan = _scanner(triggers)
     out = _Builder(text)
     for low, high in windows:
-        for match in _SCAN.finditer(text, low, high):
+        for match in scan.finditer(text, low, high):
             out.copy_to(match.start())
             _HANDLERS[match.lastgroup](out, match)
     if not out.changes:
