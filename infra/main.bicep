@@ -6,7 +6,7 @@
 //
 // Validate:  az bicep build --file infra/main.bicep
 //            az deployment group what-if -g <rg> -f infra/main.bicep -p infra/main.parameters.example.json
-// Deploy:    see README.md, "Deploy".
+// Deploy:    see docs/deploy.md.
 
 targetScope = 'resourceGroup'
 
@@ -266,7 +266,7 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 // The default host key exists once the host has started; deploy with apimServiceName after
-// `func azure functionapp publish` (README.md, "Deploy", step 6).
+// `func azure functionapp publish` (docs/deploy.md, step 6).
 module apim 'modules/apim.bicep' = if (!empty(apimServiceName)) {
   name: 'pii-redaction-apim'
   scope: resourceGroup(apimResourceGroupName)

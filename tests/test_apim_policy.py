@@ -24,7 +24,7 @@ FRAGMENT = ROOT / "apim" / "fragments" / "pii-anonymization.xml"
 EXAMPLE = ROOT / "apim" / "tenant-policy.example.xml"
 OUTBOUND = ROOT / "apim" / "fragments" / "pii-deanonymization.xml"
 INFRA_FILES = sorted((ROOT / "infra").rglob("*.bicep"))
-APIM_DOC = ROOT / "README.md"  # the gateway trace and failure reasons: "Telemetry"
+APIM_DOC = ROOT / "docs" / "telemetry.md"  # the gateway trace and its failure reasons
 
 # The inputs of the system the fragment replaces (issue 7); tenants set exactly these.
 INPUTS = (
@@ -319,7 +319,7 @@ def test_failure_reasons_are_documented() -> None:
     assert {"no-response", "payload-too-large", "http-", "service-error"} <= reasons
     doc = APIM_DOC.read_text()
     for reason in reasons:
-        assert f"`{reason}" in doc, f"failure reason {reason!r} is not in README.md"
+        assert f"`{reason}" in doc, f"failure reason {reason!r} is not in docs/telemetry.md"
 
 
 # --- the string-only expressions, compiled with Mono -------------------------------------------
