@@ -22,6 +22,7 @@ from redaction.detector import DetectionContext
 from redaction.entities import Document
 from redaction.errors import DetectorError, RequestError, SettingsError
 from redaction.models import HealthResponse, RedactResponse, RestoreResponse
+from redaction.reasons import FailureReason
 from redaction.restore import Placeholders, parse_restore_request, restore_body
 
 logger = logging.getLogger("pii_redaction")
@@ -73,7 +74,10 @@ async def redact(body: bytes, headers: Mapping[str, str]) -> Answer:
 
 def _record_refusal(error: RequestError) -> None:
     """A request refused before any work still shows in the failure-rate query."""
-    reasons = {413: "payload-too-large", 415: "unsupported-media-type"}
+    reasons = {
+        413: FailureReason.PAYLOAD_TOO_LARGE,
+        415: FailureReason.UNSUPPORTED_MEDIA_TYPE,
+    }
     telemetry.emit(
         "pii-anonymization",
         logging.ERROR,

@@ -210,8 +210,3 @@ LATER = (
 )
 
 ALL_CATEGORIES: frozenset[str] = frozenset(GENERAL + COUNTRY + LATER)
-
-
-def unknown_categories(names: list[str]) -> list[str]:
-    """Names that are not Azure PII categories, in the order given."""
-    return [name for name in names if name not in ALL_CATEGORIES]

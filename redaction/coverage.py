@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from redaction.detector import BatchResult
 from redaction.entities import Document, Entity
+from redaction.reasons import FailureReason
 
-MISSING = "incomplete-coverage"
-INVALID = "invalid-response"
-DOCUMENT_ERROR = "document-error"
+MISSING = FailureReason.INCOMPLETE_COVERAGE
+INVALID = FailureReason.INVALID_RESPONSE
+DOCUMENT_ERROR = FailureReason.DOCUMENT_ERROR
 
 
 @dataclass(frozen=True)

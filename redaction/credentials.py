@@ -9,6 +9,7 @@ from typing import Protocol
 from azure.core.credentials_async import AsyncTokenCredential
 
 from redaction.errors import ServiceRequestError
+from redaction.reasons import FailureReason
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 REFRESH_MARGIN_S = 300.0
@@ -57,7 +58,7 @@ class TokenAuth:
             token = await self._credential.get_token(SCOPE)
         except Exception as error:  # noqa: BLE001 - azure-identity raises many types
             raise ServiceRequestError(
-                "credential-error", f"no token for Language: {type(error).__name__}"
+                FailureReason.CREDENTIAL_ERROR, f"no token for Language: {type(error).__name__}"
             ) from None
         self._token = token.token
         self._refresh_at = token.expires_on - REFRESH_MARGIN_S

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from redaction.reasons import FailureReason, http_reason
+
 
 class RedactionError(Exception):
     """Base of every error this package raises on purpose."""
@@ -70,7 +72,7 @@ class ServiceResponseError(DetectorError):
 
 class HttpStatusError(DetectorError):
     def __init__(self, status: int, message: str = "", retry_after: float | None = None) -> None:
-        super().__init__(f"http-{status}", message or f"Language answered HTTP {status}")
+        super().__init__(http_reason(status), message or f"Language answered HTTP {status}")
         self.status = status
         self.retry_after = retry_after
         self.retryable = status == 429 or status >= 500
@@ -78,4 +80,4 @@ class HttpStatusError(DetectorError):
 
 class DeadlineError(DetectorError):
     def __init__(self, message: str = "the request deadline was reached") -> None:
-        super().__init__("deadline", message)
+        super().__init__(FailureReason.DEADLINE, message)

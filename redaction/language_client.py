@@ -15,6 +15,7 @@ from redaction.credentials import Auth
 from redaction.detector import BatchResult, DocumentResult
 from redaction.entities import Document, Entity
 from redaction.errors import HttpStatusError, ServiceRequestError, ServiceResponseError
+from redaction.reasons import FailureReason as Reason
 from redaction.retry import parse_retry_after
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -54,15 +55,17 @@ class LanguageClient:
             async with asyncio.timeout(timeout):
                 body = await self._post(payload, headers, record)
         except TimeoutError:
-            raise ServiceRequestError("timeout", "Language did not answer in time") from None
+            raise ServiceRequestError(Reason.TIMEOUT, "Language did not answer in time") from None
         except aiohttp.ClientConnectorError:
-            raise ServiceRequestError("connection-error", "cannot connect to Language") from None
+            raise ServiceRequestError(
+                Reason.CONNECTION_ERROR, "cannot connect to Language"
+            ) from None
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            error = ServiceResponseError("connection-reset", "the connection broke mid-answer")
+            error = ServiceResponseError(Reason.CONNECTION_RESET, "the connection broke mid-answer")
             error.retryable = True
             raise error from None
         except aiohttp.ClientError as exc:
-            raise ServiceRequestError("connection-error", type(exc).__name__) from None
+            raise ServiceRequestError(Reason.CONNECTION_ERROR, type(exc).__name__) from None
         return parse_result(body)
 
     async def _post(
@@ -74,7 +77,9 @@ class LanguageClient:
         ) as response:
             record.status = response.status
             if (response.content_length or 0) > MAX_RESPONSE_BYTES:
-                raise ServiceResponseError("invalid-response", "Language's answer is too large")
+                raise ServiceResponseError(
+                    Reason.INVALID_RESPONSE, "Language's answer is too large"
+                )
             body = await response.read()
             record.response_bytes = len(body)
             if response.status != 200:
@@ -109,7 +114,7 @@ def parse_result(body: bytes) -> BatchResult:
         documents = tuple(_parse_document(item) for item in results["documents"])
         errors = {str(item["id"]): _error_reason(item) for item in results.get("errors", [])}
     except (ValueError, KeyError, TypeError, AttributeError):
-        error = ServiceResponseError("invalid-response", "Language's answer could not be read")
+        error = ServiceResponseError(Reason.INVALID_RESPONSE, "Language's answer could not be read")
         error.retryable = True
         raise error from None
     return BatchResult(documents, errors)

@@ -47,6 +47,7 @@ from redaction.patterns import (
     compile_pattern,
     compile_scan_pattern,
 )
+from redaction.reasons import FailureReason
 
 POLICY_FIELDS = (
     "allow_list",
@@ -62,7 +63,7 @@ _POLICY_FIELD_SET = set(POLICY_FIELDS)
 # Per-request values a named policy may not hold.
 REQUEST_ONLY = frozenset({"policy", "correlation_id", "subscription_id", "conversation_id"})
 _CATEGORY_CHOICE = frozenset({"categories", "excluded_categories"})
-TIMEOUT_REASON = "policy-timeout"
+TIMEOUT_REASON = FailureReason.POLICY_TIMEOUT
 
 _VALIDATORS: dict[str, Callable[[str], bool]] = {
     "luhn": luhn.is_valid,

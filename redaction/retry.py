@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from redaction.deadline import Deadline
 from redaction.errors import DeadlineError, DetectorError, HttpStatusError
+from redaction.reasons import FailureReason
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -89,7 +90,7 @@ def _cancellation(deadline: Deadline) -> DetectorError:
     answer (the other call of a hedged batch answered first)."""
     if deadline.expired:
         return DeadlineError("the attempt was cancelled at the deadline")
-    return DetectorError("cancelled", "the attempt was cancelled before the deadline")
+    return DetectorError(FailureReason.CANCELLED, "the attempt was cancelled before the deadline")
 
 
 async def run_with_retry(

@@ -34,6 +34,7 @@ from redaction.documents import (
 from redaction.entities import Entity
 from redaction.errors import DetectorError
 from redaction.packing import PackingLimits, billed_records, pack_chunks
+from redaction.reasons import FailureReason
 
 logger = logging.getLogger("pii_redaction")
 
@@ -273,12 +274,12 @@ class Scanner:
                 await gates.enter_async_context(self._instance_gate)
                 result = await self.detector.detect(documents, context)
         except TimeoutError:
-            return "deadline"
+            return FailureReason.DEADLINE
         except DetectorError as error:
             return error.reason
         except Exception as error:  # noqa: BLE001 - a detector bug must fail closed, not 500
             logger.error("pii-detector-failure", extra={"pii-error-type": type(error).__name__})
-            return "detector-error"
+            return FailureReason.DETECTOR_ERROR
         return verify_coverage(documents, result)
 
 

@@ -18,6 +18,7 @@ from redaction.masking import mask_text
 from redaction.models import Diagnostics, ErrorInfo, RedactRequest, RedactResponse
 from redaction.policy import TIMEOUT_REASON, CompiledPolicy, Findings, PolicyBook
 from redaction.pseudonyms import PlaceholderIssuer, TokenBinding
+from redaction.reasons import FailureReason
 from redaction.scanning import Scanner, ScanReport, ScanScope
 from redaction.workers import WorkerPool, run_cpu
 
@@ -67,7 +68,7 @@ class RedactionService:
             try:
                 response = await self._redact(request, deadline, tenant_id, diagnostics)
             except PayloadTooLargeError:
-                diagnostics.failure_reason = "payload-too-large"
+                diagnostics.failure_reason = FailureReason.PAYLOAD_TOO_LARGE
                 summary = _finish(diagnostics, started, tenant_id, "error", changed=False)
                 telemetry.set_attributes(current, summary)
                 raise
@@ -198,7 +199,7 @@ def _describe(
 
 
 def _refusal(diagnostics: Diagnostics) -> RedactResponse:
-    reason = diagnostics.failure_reason or "incomplete-coverage"
+    reason = diagnostics.failure_reason or FailureReason.INCOMPLETE_COVERAGE
     return RedactResponse(
         status="error",
         full_coverage=False,

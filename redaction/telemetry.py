@@ -31,6 +31,8 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from redaction.reasons import FailureReason
+
 if TYPE_CHECKING:
     from aiohttp import web
 
@@ -125,11 +127,6 @@ def log_to_console() -> None:
     handler.setFormatter(ConsoleFormatter())
     logger.addHandler(handler)
     logger.propagate = False
-
-
-def telemetry_mode() -> Mode | None:
-    """What ``configure_telemetry`` decided, or None before it ran."""
-    return _mode
 
 
 def _configure(env: Mapping[str, str]) -> Mode:
@@ -327,7 +324,7 @@ def record_redaction(
         _instruments.duration.record(duration_ms, attributes)
         for category, count in categories.items():
             _instruments.entities.add(count, {"pii.category": category})
-        if outcome == "error" and failure_reason != "payload-too-large":
+        if outcome == "error" and failure_reason != FailureReason.PAYLOAD_TOO_LARGE:
             _instruments.blocked.add(1, {"pii.failure_reason": failure_reason or "unknown"})
     except Exception:  # noqa: BLE001
         return
@@ -346,8 +343,16 @@ def record_attempt(outcome: str, http_status: int | None, retried: bool) -> None
 
 # --- the failure-reason contract ------------------------------------------------------------
 
-_NO_RESPONSE = frozenset({"timeout", "connection-error", "connection-reset"})
-_AS_IS = frozenset({"payload-too-large", "incomplete-coverage", "deadline"})
+_NO_RESPONSE = frozenset(
+    {FailureReason.TIMEOUT, FailureReason.CONNECTION_ERROR, FailureReason.CONNECTION_RESET}
+)
+_AS_IS = frozenset(
+    {
+        FailureReason.PAYLOAD_TOO_LARGE,
+        FailureReason.INCOMPLETE_COVERAGE,
+        FailureReason.DEADLINE,
+    }
+)
 _HTTP = re.compile(r"^http-[1-5][0-9]{2}$")
 _TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
 

@@ -9,6 +9,7 @@ PURE = [
     "redaction.body",
     "redaction.canonical",
     "redaction.vocabulary",
+    "redaction.reasons",
     "redaction.chunking",
     "redaction.documents",
     "redaction.batching",
