@@ -21,6 +21,8 @@ from redaction.credentials import ApiKeyAuth, Auth, TokenAuth, default_credentia
 from redaction.decoding import InputLimits
 from redaction.detector import Detector
 from redaction.embedded import EmbeddedRecognizer
+from redaction.embedded.ner import NerUnavailableError
+from redaction.errors import SettingsError
 from redaction.hedging import DEFAULT_WINDOW, HedgeBudget, HedgedDetector, LatencyTracker
 from redaction.language_client import LanguageClient
 from redaction.local_detector import EmbeddedDetector
@@ -189,11 +191,14 @@ def build_placeholders(settings: Settings) -> PlaceholderIssuer | None:
 
 
 def build_recognizer(settings: Settings) -> EmbeddedRecognizer:
-    return EmbeddedRecognizer(
-        phone_regions=settings.phone_regions,
-        min_score=settings.pii_min_score,
-        ner_model=settings.pii_ner_model,
-    )
+    try:
+        return EmbeddedRecognizer(
+            phone_regions=settings.phone_regions,
+            min_score=settings.pii_min_score,
+            ner_model=settings.pii_ner_model,
+        )
+    except NerUnavailableError:  # installed, yet spaCy cannot load it
+        raise SettingsError("invalid settings: PII_NER_MODEL: spaCy cannot load it") from None
 
 
 def build_azure_detector(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -63,6 +65,21 @@ class Settings(BaseSettings):
     pii_hedge_min_samples: int = Field(100, ge=10, le=100_000)
     pii_hedge_max_ratio: float = Field(0.1, gt=0, le=1)
 
+    @field_validator("pii_ner_model")
+    @classmethod
+    def _ner_model_is_installed(cls, value: str | None) -> str | None:
+        """Checked here, without importing spaCy, so a missing extra stops start-up."""
+        if not value:
+            return None
+        if not _importable("spacy"):
+            raise ValueError("needs spaCy, which is not installed: pip install '.[ner]'")
+        if not Path(value).is_dir() and not _importable(value):
+            raise ValueError(
+                "names no installed spaCy model package (install one, e.g. "
+                "python -m spacy download en_core_web_sm, and set its name)"
+            )
+        return value
+
     @field_validator("language_endpoint")
     @classmethod
     def _endpoint_is_https_url(cls, value: str | None) -> str | None:
@@ -122,13 +139,21 @@ class Settings(BaseSettings):
         return self
 
 
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # "a.b" whose "a" is missing; an empty or relative name
+        return False
+
+
 def load_settings() -> Settings:
     """Reads the environment; a bad value raises ``SettingsError`` naming the setting only."""
     try:
         settings = Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']).upper()}: {item['msg']}"
+            f"{'.'.join(str(p) for p in item['loc']).upper()}: "
+            f"{item['msg'].removeprefix('Value error, ')}"
             for item in error.errors(include_input=False, include_url=False)
         )
         raise SettingsError(f"invalid settings: {problems}") from None

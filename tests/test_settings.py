@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,28 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.language_endpoint is None
     assert settings.redaction_api_key is None
+
+
+def test_a_ner_model_without_spacy_stops_start_up_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if not (Path(p) / "spacy").exists()])
+    monkeypatch.setenv("PII_NER_MODEL", "en_core_web_sm")
+    with pytest.raises(SettingsError, match=r"PII_NER_MODEL: needs spaCy.*pip install"):
+        load_settings()
+
+
+def test_a_ner_model_that_is_not_installed_stops_start_up_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "spacy").mkdir()
+    (tmp_path / "spacy" / "__init__.py").write_text("")  # found, never imported
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PII_NER_MODEL", "xx_no_such_model_sm")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "PII_NER_MODEL: names no installed spaCy model package" in str(raised.value)
+    assert "xx_no_such" not in str(raised.value)
+    (tmp_path / "xx_no_such_model_sm").mkdir()
+    (tmp_path / "xx_no_such_model_sm" / "__init__.py").write_text("")
+    assert load_settings().pii_ner_model == "xx_no_such_model_sm"
