@@ -28,8 +28,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-run: $(STAMP)  ## serve /redact and /health on http://localhost:7071
-	$(PY) -m redaction serve --host 127.0.0.1 --port 7071
+PORT ?= 7071
+run: $(STAMP)  ## serve /redact, /restore, /health on http://localhost:$(PORT) (PORT=8080 make run)
+	$(PY) -m redaction serve --host 127.0.0.1 --port $(PORT)
 
 # pytest runs last, so the last line `make test` prints is pytest's summary. Hypothesis runs
 # derandomized with no example database here (tests/conftest.py); random exploration is `make fuzz`.

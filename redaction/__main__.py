@@ -1,9 +1,15 @@
-"""``python -m redaction serve | redact | emulator``."""
+"""``python -m redaction serve | redact | emulator``.
+
+Problems a user can fix (a bad setting, a file that cannot be read, a port in use) end in one
+line on standard error naming the problem, never a traceback: exit status 2 for a bad setting
+or argument, 1 for a port in use.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import sys
 from pathlib import Path
@@ -11,39 +17,83 @@ from typing import Any
 
 from redaction.errors import SettingsError
 
+PROG = "python -m redaction"
+DESCRIPTION = (
+    "PII redaction for OpenAI requests: serve the Azure Functions routes locally, redact one "
+    "request, or run a local Azure AI Language PII API. Settings are environment variables "
+    "(docs/settings.md)."
+)
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; its message is shown as the one line."""
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result: int = args.run(args)
-    except SettingsError as error:
+    except (SettingsError, UsageError) as error:
         print(f"pii-redaction: {error}", file=sys.stderr)
         return 2
+    except PortInUseError as error:
+        print(f"pii-redaction: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m redaction", description=__doc__)
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve /redact and /health (the function_app routes)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7071)
+    serve = _command(
+        commands,
+        "serve",
+        "serve /redact, /restore, /health and /openapi.yaml over HTTP",
+        " (the routes of function_app.py, with the function key REDACTION_API_KEY checked as "
+        "the Functions host would). Settings come from the environment.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument("--port", type=int, default=7071, help="port to listen on")
     serve.set_defaults(run=_serve)
 
-    redact = commands.add_parser(
-        "redact", help="redact one request (or bare OpenAI body) to stdout"
+    redact = _command(
+        commands,
+        "redact",
+        "redact one request and print the answer",
+        ": a /redact request or a bare OpenAI request body, as JSON. Exit status 0 on a 200 "
+        "answer, 1 on any other answer, 2 when the file cannot be read or a setting is bad.",
     )
-    redact.add_argument("file", nargs="?", default="-", help="JSON file, or - for standard input")
+    redact.add_argument(
+        "file", nargs="?", default="-", help="JSON file to read, or - for standard input"
+    )
     redact.set_defaults(run=_redact)
 
-    emulator = commands.add_parser("emulator", help="a local Azure AI Language PII API")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=5005)
-    emulator.add_argument("--api-key", default="emulator-key")
+    emulator = _command(
+        commands,
+        "emulator",
+        "run a local Azure AI Language PII API",
+        " with fault injection, to exercise the Azure path without Azure: "
+        "LANGUAGE_ENDPOINT=http://127.0.0.1:5005 LANGUAGE_API_KEY=emulator-key.",
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    emulator.add_argument("--port", type=int, default=5005, help="port to listen on")
+    emulator.add_argument(
+        "--api-key", default="emulator-key", help="the Ocp-Apim-Subscription-Key it accepts"
+    )
     emulator.set_defaults(run=_emulator)
+    return parser
+
+
+def _command(commands: Any, name: str, summary: str, more: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=f"{summary}{more}",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     return parser
 
 
@@ -63,35 +113,68 @@ def _serve(args: argparse.Namespace) -> int:
 
     app = build_app(function_app.app, settings)
     telemetry.instrument_server(app)
-    print(
+    ready = (
         f"pii-redaction serving http://{args.host}:{args.port}/redact "
-        f"(detector: {settings.detector_kind}, telemetry: {mode})",
-        file=sys.stderr,
+        f"(detector: {settings.detector_kind}, telemetry: {mode})"
     )
-    asyncio.run(_run_forever(web.AppRunner(app, **SERVER_OPTIONS), args.host, args.port))
+    runner = web.AppRunner(app, **SERVER_OPTIONS)
+    asyncio.run(_run_forever(runner, args.host, args.port, ready))
     return 0
 
 
-async def _run_forever(runner: Any, host: str, port: int) -> None:
-    """``web.run_app`` without its handler-argument filtering, so SERVER_OPTIONS apply."""
+async def _run_forever(runner: Any, host: str, port: int, ready: str) -> None:
+    """``web.run_app`` without its handler-argument filtering, so SERVER_OPTIONS apply; says
+    it is serving only once it listens."""
     from aiohttp import web
 
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as error:
+            raise PortInUseError.from_bind(error, host, port) from None
+        print(ready, file=sys.stderr)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
 
 
+class PortInUseError(Exception):
+    """The port cannot be listened on (in use, or not allowed)."""
+
+    @classmethod
+    def from_bind(cls, error: OSError, host: str, port: int) -> PortInUseError:
+        if error.errno == errno.EADDRINUSE:
+            problem = (
+                "is already in use: stop the other server, or choose another port "
+                "(--port; make run PORT=)"
+            )
+        else:
+            problem = f"cannot be listened on ({error.strerror or type(error).__name__})"
+        return cls(f"{host}:{port} {problem}")
+
+
 def _redact(args: argparse.Namespace) -> int:
     from redaction import api, runtime
 
-    raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    raw = sys.stdin.buffer.read() if args.file == "-" else _read(Path(args.file))
     runtime.current_settings()
     answer = asyncio.run(_redact_once(api, _as_request(raw)))
     print(json.dumps(answer.payload, ensure_ascii=False, indent=2))
     return 0 if answer.status == 200 else 1
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a JSON file") from None
+    except OSError as error:
+        raise UsageError(
+            f"{path}: cannot be read ({error.strerror or type(error).__name__})"
+        ) from None
 
 
 async def _redact_once(api: Any, raw: bytes) -> Any:
@@ -117,7 +200,10 @@ def _as_request(raw: bytes) -> bytes:
 def _emulator(args: argparse.Namespace) -> int:
     from redaction.emulator import run_emulator
 
-    run_emulator(args.host, args.port, args.api_key)
+    try:
+        run_emulator(args.host, args.port, args.api_key)
+    except OSError as error:
+        raise PortInUseError.from_bind(error, args.host, args.port) from None
     return 0
 
 
