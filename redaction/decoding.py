@@ -6,9 +6,11 @@ values: pydantic's errors carry the input, so they are rebuilt here without it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -151,12 +153,57 @@ def validate_request(document: dict[str, Any]) -> RedactRequest:
 def invalid_request(error: ValidationError) -> InvalidRequestError:
     """The 400 for a request that does not fit the contract: field paths and problems, never
     a value or a key the caller made up."""
+    model = _REQUEST_MODELS.get(error.title)
     details = [
-        {"field": _location(item), "problem": item["msg"], "type": item["type"]}
+        _detail(item, model)
         for item in error.errors(include_input=False, include_url=False, include_context=False)
     ]
     fields = ", ".join(sorted({d["field"] for d in details}))
-    return InvalidRequestError(f"invalid request: {fields}", details)
+    hints = sorted({f"{d['did_you_mean']}" for d in details if "did_you_mean" in d})
+    suffix = f" (did you mean {', '.join(hints)}?)" if hints else ""
+    return InvalidRequestError(f"invalid request: {fields}{suffix}", details)
+
+
+def _detail(item: ErrorDetails, model: type[BaseModel] | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "field": _location(item),
+        "problem": item["msg"],
+        "type": item["type"],
+    }
+    if item["type"] == "extra_forbidden" and model is not None:
+        suggestion = _closest_field(model, item["loc"])
+        if suggestion is not None:
+            detail["did_you_mean"] = suggestion
+    return detail
+
+
+def _closest_field(model: type[BaseModel], loc: tuple[str | int, ...]) -> str | None:
+    """The path of the known field closest in spelling to a misspelt one (``config.fail_close``
+    -> ``config.fail_closed``). Only the contract's own names come out, never the caller's."""
+    *parents, unknown = loc
+    for part in parents:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        nested = _nested_model(field.annotation) if field is not None else None
+        if nested is None:
+            return None
+        model = nested
+    if not isinstance(unknown, str):
+        return None
+    matches = difflib.get_close_matches(unknown, list(model.model_fields), n=1, cutoff=0.75)
+    return ".".join([*(_known_part(part) for part in parents), matches[0]]) if matches else None
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``Model``, ``list[Model]`` or ``Model | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        nested = _nested_model(argument)
+        if nested is not None:
+            return nested
+    return None
 
 
 def _location(item: ErrorDetails) -> str:
@@ -179,6 +226,9 @@ def _field_names(*models: type[BaseModel]) -> frozenset[str]:
 _FIELD_NAMES = _field_names(
     RedactRequest, RedactConfig, CustomPattern, RestoreRequest, RestoreConfig
 )
+_REQUEST_MODELS: dict[str, type[BaseModel]] = {
+    model.__name__: model for model in (RedactRequest, RestoreRequest)
+}
 
 
 def _too_large(limits: InputLimits) -> PayloadTooLargeError:

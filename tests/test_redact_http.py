@@ -501,6 +501,44 @@ async def test_bad_request_names_the_field_and_never_echoes_its_value(
     assert "123-45" not in raw
 
 
+@pytest.mark.parametrize(
+    ("config", "suggested"),
+    [
+        ({"fial_closed": True}, "config.fail_closed"),
+        ({"excluded_category": ["Email"]}, "config.excluded_categories"),
+        ({"redaction_charater": "*"}, "config.redaction_character"),
+        (
+            {"custom_patterns": [{"name": "t", "pattern": "x", "category": "T", "scroe": 0.9}]},
+            "config.custom_patterns.0.score",
+        ),
+    ],
+)
+async def test_a_misspelt_field_is_refused_with_the_known_name_it_resembles(
+    local_service: Client, config: dict[str, Any], suggested: str
+) -> None:
+    response = await local_service.post("/redact", json={"body": {}, "config": config})
+    raw = await response.text()
+    assert response.status == 400
+    result = json.loads(raw)
+    assert f"did you mean {suggested}?" in result["error"]["message"]
+    assert [d["did_you_mean"] for d in result["error"]["details"]] == [suggested]
+    misspelt = next(iter(config)) if "custom_patterns" not in config else "scroe"
+    assert misspelt not in raw  # the caller's key may be data: never repeated
+
+
+async def test_an_unknown_field_like_no_known_name_gets_no_suggestion(
+    local_service: Client,
+) -> None:
+    config = {"alice@example.com": True, "fail_closed_for_bob_smith": True}
+    response = await local_service.post("/redact", json={"body": {}, "config": config})
+    raw = await response.text()
+    assert response.status == 400
+    assert "did_you_mean" not in raw
+    assert "did you mean" not in raw
+    assert "alice" not in raw
+    assert "bob_smith" not in raw
+
+
 async def test_unknown_category_lists_the_valid_names(local_service: Client) -> None:
     status, result = await post_redact(local_service, {}, excluded_categories=["Email", "Nope"])
     assert status == 400
