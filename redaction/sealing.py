@@ -79,6 +79,15 @@ class Sealer:
     ttl_s: float = 900.0
     clock: Callable[[], float] = field(default=time.time)
 
+    def __post_init__(self) -> None:
+        # AESGCM would take a 16- or 24-byte key and silently seal with AES-128 or AES-192.
+        for key in (self.current, *self.previous):
+            if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+                raise ValueError(
+                    f"a restore key must be {KEY_BYTES} bytes (AES-256); "
+                    "decode the base64 of PII_RESTORE_KEY with decode_key()"
+                )
+
     def seal(self, mapping: Mapping[str, str], tenant: str | None, correlation: str | None) -> str:
         kid = key_id(self.current)
         payload = {"exp": int(self.clock() + self.ttl_s), "m": dict(mapping)}

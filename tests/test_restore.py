@@ -115,6 +115,22 @@ def test_keys_are_base64_of_32_bytes_and_bad_ones_stop_start_up() -> None:
         Settings(pii_restore_key="not-a-key")
 
 
+@pytest.mark.parametrize("length", [0, 16, 24, 31, 33, 64])
+def test_a_sealer_refuses_a_key_that_is_not_32_bytes(length: int) -> None:
+    # AESGCM itself would take 16 or 24 bytes and seal with a weaker cipher without a word.
+    wrong = bytes(range(length))
+    for make in (lambda: Sealer(wrong), lambda: Sealer(KEY, previous=[wrong])):
+        with pytest.raises(ValueError, match="must be 32 bytes"):
+            make()
+
+
+def test_a_sealer_refuses_the_base64_text_of_a_key() -> None:
+    """The mistake the streaming example invites: the setting's text instead of its bytes."""
+    with pytest.raises(ValueError, match="decode_key"):
+        Sealer(KEY_B64.encode())
+    assert Sealer(decode_key(KEY_B64)).open(Sealer(KEY).seal(MAPPING, "t", "r"), "t", "r")
+
+
 # --- restoring bodies ---------------------------------------------------------------------------
 
 PLACEHOLDERS = Placeholders(MAPPING)
@@ -441,3 +457,14 @@ async def test_malformed_restore_requests_are_400_naming_fields(
         response = await client.post("/restore", json=payload)
         assert response.status == 400
         assert "alice" not in await response.text()
+
+
+async def test_a_misspelt_restore_field_suggests_the_known_name(
+    make_service: ServiceFactory,
+) -> None:
+    client = await placeholder_service(make_service, pii_detector="local")
+    response = await client.post("/restore", json={"body": {}, "restore_tokn": "x"})
+    raw = await response.text()
+    assert response.status == 400
+    assert "did you mean restore_token?" in json.loads(raw)["error"]["message"]
+    assert "restore_tokn" not in raw
