@@ -71,6 +71,8 @@ GLUED = [
     ("メールjohn@example.com です", [("Email", "john@example.com")]),
     ("邮箱john@example.com谢谢", [("Email", "john@example.com")]),
     ("이메일john@example.com으로", [("Email", "john@example.com")]),
+    ("日本語 mail: 山田@example.com? no", [("Email", "山田@example.com")]),
+    ("メール山田@example.com です", [("Email", "山田@example.com")]),
     ("看https://example.com/path谢谢", [("URL", "https://example.com/path")]),
     ("网址www.example.com。", [("URL", "www.example.com")]),
     ("地址2001:db8::1号", [(IP, "2001:db8::1")]),

@@ -38,7 +38,31 @@ def _fold_match(match: re.Match[str]) -> str:
 
 
 def _blank(match: re.Match[str]) -> str:
-    return " " * (match.end() - match.start())
+    """Spaces for the run, except a local part right before an ``@``: the letters of one script
+    that end the run (``山田@example.com``) stay, so the e-mail starts there."""
+    run = match.group()
+    if match.string.startswith("@", match.end()):
+        kept = _same_script_tail(run)
+        return " " * (len(run) - kept) + run[len(run) - kept :]
+    return " " * len(run)
+
+
+def _same_script_tail(run: str) -> int:
+    """How many letters of one script end ``run``."""
+    script = _script(run[-1])
+    if script is None:
+        return 0
+    kept = 1
+    while kept < len(run) and _script(run[-kept - 1]) == script:
+        kept += 1
+    return kept
+
+
+def _script(char: str) -> str | None:
+    if not char.isalpha():
+        return None
+    name = unicodedata.name(char, "")
+    return name.split(" ", 1)[0].split("-", 1)[0] or None
 
 
 def fold_text(text: str) -> str:
