@@ -43,9 +43,12 @@ _SHAPES = (
     r"[-+\d](?P<gps>)(?:(?<=\d)\d?|\d{1,2})\.\d{3,}°?\ ?[NS]?,\ ?[-+]?\d{1,3}\.\d{3,}°?"
     rf"(?:\ ?[EW]{_END})?",
     rf"\d(?P<day_month_year>)\d?(?:st|nd|rd|th)?\.?\ [^\W\d_]{{3,9}}\.?,?\ \d{{4}}{_END}",
-    rf"\d(?P<day_year>)\d?(?:st|nd|rd|th)?,?\ \d{{4}}{_END}",
+    # ... after a word ("March 5, 1984"); at "01 0137..." the numeric shape is tried instead
+    rf"\d(?P<day_year>)(?:(?<=[^\W\d_]\ \d)|(?<=[^\W\d_]\.\ \d))\d?(?:st|nd|rd|th)?,?"
+    rf"\ \d{{4}}{_END}",
+    rf"\d(?P<hetu>)\d{{5}}[+A-FU-Ya-fu-y]\d{{3}}[0-9A-Ya-y]{_END}",
     rf"[+(\d](?P<numeric>)(?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))\d*(?:{_SEP}\d+)*"
-    rf"(?:-?[A-Z]{_END})?",
+    rf"(?:-?[A-Z]{{1,2}}{_END})?",
     rf"[A-Z](?P<nino>)[A-Z]\ ?\d{{2}}\ ?\d{{2}}\ ?\d{{2}}\ ?[A-D]{_END}",
     rf"[A-Z](?P<swift>)[A-Z]{{5}}[A-Z0-9]{{2}}(?:[A-Z0-9]{{3}})?{_END}",
     rf"[A-Z](?P<code>)(?:[A-Z]{{0,5}}|(?<!{_W}[A-Z])[A-Z]\ (?=\d\d))\d[A-Z0-9]*"
@@ -65,6 +68,7 @@ _LEFT_BOUNDARY = {
     "day_month_year": re.compile(rf"{_W}|[.,/-]"),
     "day_year": re.compile(rf"{_W}|[.,/-]"),
     "nino": _SPACED_WORD,
+    "hetu": _SPACED_WORD,
     "swift": _SPACED_WORD,
     "ipv6": re.compile(rf"{_L}|[:.]"),
     "base64_key": re.compile(r"[\w+/]"),

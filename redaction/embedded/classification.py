@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from redaction.embedded import azure_secrets, dates, identifiers, network, phones
+from redaction.embedded import azure_secrets, dates, identifiers, national, network, phones
 from redaction.embedded.candidates import MIN_GLUED_DIGITS, Candidate
 from redaction.embedded.context import Context, read_context
-from redaction.embedded.identifiers import Rule
+from redaction.embedded.identifiers import RuleSet
 from redaction.entities import Entity
 
 GPS = "EUGPSCoordinates"
@@ -45,9 +45,19 @@ _BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]+\Z")
 _TEXT_AFTER = 8
 # A national phone number amid this many other numbers of its run is likely a list of numbers.
 _LIST_PIECES = 2
+_LISTED_SCORE = 0.6
+# A number whose check digit holds is named by it, unless a cue or a "+" makes it a phone.
+_CHECKED_MARGIN = 0.1  # ... and so does a number with one check digit and no cue
+
+_NUMERIC_RULES = RuleSet(identifiers.NUMERIC_RULES + national.NUMERIC_RULES)
+_CODE_RULES = RuleSet(identifiers.CODE_RULES + national.CODE_RULES)
+_NINO_RULES = RuleSet(identifiers.CODE_RULES)
+_SWIFT_RULES = RuleSet(identifiers.SWIFT_RULES)
+_HETU_RULES = RuleSet(tuple(r for r in identifiers.NUMERIC_RULES if r.category == "FINationalID"))
 
 CATEGORIES = (
     identifiers.CATEGORIES
+    | national.CATEGORIES
     | azure_secrets.CATEGORIES
     | {GPS, dates.DATE, dates.DATE_OF_BIRTH, phones.CATEGORY}
     | {network.EMAIL, network.URL, network.IP}
@@ -117,8 +127,10 @@ def _single_verdict(shape: str, scan: Scan, start: int, end: int) -> _Verdict | 
         return _date_verdict(
             dates.words_date_score(value, _context(scan, start, end)), scan, start, end
         )
+    if shape == "hetu":
+        return _best_rule(_HETU_RULES, value.upper(), _context(scan, start, end))
     if shape in ("nino", "swift"):
-        rules = identifiers.CODE_RULES if shape == "nino" else identifiers.SWIFT_RULES
+        rules = _NINO_RULES if shape == "nino" else _SWIFT_RULES
         return _best_rule(rules, value, _context(scan, start, end))
     if shape == "ipv6":
         if not network.is_ip_address(value):
@@ -319,18 +331,20 @@ def _numeric_verdict(
         )
         if dated is not None:
             return dated
-    best = _best_rule(identifiers.NUMERIC_RULES, value, context)
+    best = _best_rule(_NUMERIC_RULES, value, context)
+    listed = around.others(start, end) >= _LIST_PIECES
+    if best is not None and best.score < _LISTED_SCORE and listed:
+        best = None  # amid other numbers, a weakly checked number needs a cue
     if (
         7 <= digits <= 15
         and not _SSN_SHAPE.fullmatch(value)
         and (best is None or best.score < 0.8)
         and not any(char.isalpha() for char in value)
     ):
-        listed = around.others(start, end) >= _LIST_PIECES
         if listed and not value.startswith(("+", "00")) and not context.has(phones.CUES):
             return best  # a bare national number needs a cue: no need to parse it
         score = phones.phone_score(value, scan.regions, context, listed=listed)
-        if score is not None and (best is None or score > best.score):
+        if score is not None and (best is None or score > best.score + _CHECKED_MARGIN):
             return _Verdict(phones.CATEGORY, score)
     return best
 
@@ -360,12 +374,12 @@ def _iban_shaped_verdict(scan: Scan, start: int, end: int, around: _Around) -> _
 
 
 def _code_verdict(scan: Scan, start: int, end: int, around: _Around) -> _Verdict | None:
-    return _best_rule(identifiers.CODE_RULES, scan.text[start:end], around.context)
+    return _best_rule(_CODE_RULES, scan.text[start:end], around.context)
 
 
-def _best_rule(rules: Sequence[Rule], value: str, context: Context) -> _Verdict | None:
+def _best_rule(rules: RuleSet, value: str, context: Context) -> _Verdict | None:
     best: _Verdict | None = None
-    for rule in rules:
+    for rule in rules.of_length(len(value)):
         if not rule.shape.fullmatch(value) or not rule.is_valid(value):
             continue
         score = context.adjust(rule.base, rule.cues)

@@ -9,6 +9,7 @@ word is near.
 from __future__ import annotations
 
 import re
+import re._parser as sre_parse  # type: ignore[import-not-found]
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,7 +48,33 @@ class Rule:
     cues: frozenset[str]
 
 
-def _rule(
+class RuleSet:
+    """Rules indexed by the lengths their shape can match, so a value meets only those that
+    could hold it."""
+
+    __slots__ = ("_by_length",)
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        widths = [_width(r.shape) for r in rules]
+        longest = max(high for _, high in widths)
+        self._by_length = [
+            tuple(r for r, (low, high) in zip(rules, widths, strict=True) if low <= n <= high)
+            for n in range(longest + 1)
+        ]
+
+    def of_length(self, length: int) -> tuple[Rule, ...]:
+        return self._by_length[length] if length < len(self._by_length) else ()
+
+
+def _width(shape: re.Pattern[str]) -> tuple[int, int]:
+    low, high = sre_parse.parse(shape.pattern).getwidth()
+    return low, min(high, _LONGEST_VALUE)
+
+
+_LONGEST_VALUE = 128
+
+
+def rule(
     category: str, shape: str, is_valid: Callable[[str], bool], base: float, words: str = ""
 ) -> Rule:
     return Rule(category, re.compile(shape), is_valid, base, cues(words))
@@ -57,7 +84,7 @@ def _rule(
 CONTEXT_ONLY = 0.2
 
 
-def _any(_value: str) -> bool:
+def any_value(_value: str) -> bool:
     return True
 
 
@@ -112,139 +139,139 @@ _PASSPORT = "passport reisepass passeport pasaporte passaporto paspoort"
 _LICENSE = "driver driver's drivers license licence dl driving"
 
 NUMERIC_RULES: tuple[Rule, ...] = (
-    _rule(CARD, r"\d{12,19}", is_card_number, 0.85, _CARD),
-    _rule(CARD, r"\d{4}(?:(?:[ .-]| - )\d{4}){2}(?:[ .-]| - )\d{1,7}", is_card_number, 0.9, _CARD),
-    _rule(CARD, r"\d{4}([ .-])\d{6}\1\d{4,5}", is_card_number, 0.9, _CARD),
-    _rule("USSocialSecurityNumber", r"\d{3}([ -])\d{2}\1\d{4}", _dashed(ssn.is_valid), 0.85, _SSN),
-    _rule("USSocialSecurityNumber", r"\d{9}", ssn.is_valid, 0.2, _SSN),
-    _rule(
+    rule(CARD, r"\d{12,19}", is_card_number, 0.85, _CARD),
+    rule(CARD, r"\d{4}(?:(?:[ .-]| - )\d{4}){2}(?:[ .-]| - )\d{1,7}", is_card_number, 0.9, _CARD),
+    rule(CARD, r"\d{4}([ .-])\d{6}\1\d{4,5}", is_card_number, 0.9, _CARD),
+    rule("USSocialSecurityNumber", r"\d{3}([ -])\d{2}\1\d{4}", _dashed(ssn.is_valid), 0.85, _SSN),
+    rule("USSocialSecurityNumber", r"\d{9}", ssn.is_valid, 0.2, _SSN),
+    rule(
         "USIndividualTaxpayerIdentification",
         r"9\d\d([ -])\d{2}\1\d{4}",
         _dashed(itin.is_valid),
         0.8,
         _ITIN,
     ),
-    _rule("USIndividualTaxpayerIdentification", r"9\d{8}", itin.is_valid, 0.2, _ITIN),
-    _rule("ABARoutingNumber", r"\d{9}|\d{4}-\d{4}-\d", rtn.is_valid, 0.25, _ROUTING),
-    _rule("USBankAccountNumber", r"\d{8,17}", _any, CONTEXT_ONLY, _ACCOUNT),
-    _rule("USUKPassportNumber", r"\d{9}", _any, CONTEXT_ONLY, _PASSPORT),
-    _rule("USDriversLicenseNumber", r"\d{7,12}", _any, CONTEXT_ONLY, _LICENSE),
-    _rule(
+    rule("USIndividualTaxpayerIdentification", r"9\d{8}", itin.is_valid, 0.2, _ITIN),
+    rule("ABARoutingNumber", r"\d{9}|\d{4}-\d{4}-\d", rtn.is_valid, 0.25, _ROUTING),
+    rule("USBankAccountNumber", r"\d{8,17}", any_value, CONTEXT_ONLY, _ACCOUNT),
+    rule("USUKPassportNumber", r"\d{9}", any_value, CONTEXT_ONLY, _PASSPORT),
+    rule("USDriversLicenseNumber", r"\d{7,12}", any_value, CONTEXT_ONLY, _LICENSE),
+    rule(
         "UKNationalHealthNumber",
         r"\d{3}([ -]?)\d{3}\1\d{4}",
         nhs.is_valid,
         0.45,
         "nhs nhs_number health_service",
     ),
-    _rule(
+    rule(
         "DETaxIdentificationNumber",
         r"\d{11}|\d{2} \d{3} \d{3} \d{3}",
         idnr.is_valid,
         0.4,
         "steuer steuerid steuer-id idnr steueridentifikationsnummer identifikationsnummer tax_id",
     ),
-    _rule("PLNationalID", r"\d{11}", pesel.is_valid, 0.4, "pesel"),
-    _rule(
+    rule("PLNationalID", r"\d{11}", pesel.is_valid, 0.55, "pesel"),
+    rule(
         "PLTaxIdentificationNumber",
         r"\d{10}|\d{3}-\d{3}-\d{2}-\d{2}|\d{3}-\d{2}-\d{2}-\d{3}",
         nip.is_valid,
         0.35,
         "nip",
     ),
-    _rule(
+    rule(
         "FRSocialSecurityNumber",
         r"[12]\d{14}",
         nir.is_valid,
         0.6,
         "nir insee sécurité_sociale securite_sociale",
     ),
-    _rule(
+    rule(
         "FRSocialSecurityNumber",
         r"[12] \d\d \d\d \d\d \d{3} \d{3} \d\d",
         nir.is_valid,
         0.85,
         "nir insee sécurité_sociale securite_sociale",
     ),
-    _rule(
+    rule(
         "FRTaxIdentificationNumber",
         r"[0-3]\d{12}|[0-3]\d \d\d \d{3} \d{3} \d{3}",
         fr_nif.is_valid,
         0.4,
         "fiscal spi nif numéro_fiscal",
     ),
-    _rule(
+    rule(
         "NLCitizensServiceNumber",
         r"\d{9}|\d{4}\.\d\d\.\d{3}",
         bsn.is_valid,
         0.3,
         "bsn burgerservicenummer sofinummer",
     ),
-    _rule(
+    rule(
         "SENationalID",
         r"(?:\d\d)?\d{6}[-+]\d{4}",
         personnummer.is_valid,
         0.7,
         "personnummer personnr",
     ),
-    _rule(
+    rule(
         "DKPersonalIdentificationNumber",
         r"\d{6}-\d{4}",
         cpr.is_valid,
         0.6,
         "cpr cpr-nummer cpr-nr personnummer",
     ),
-    _rule(
+    rule(
         "FINationalID",
         r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]",
         hetu.is_valid,
         0.8,
         "henkilötunnus hetu sotu",
     ),
-    _rule(
+    rule(
         "BENationalNumber",
         r"\d\d\.\d\d\.\d\d-\d{3}\.\d\d",
         be_nn.is_valid,
         0.8,
         "rijksregisternummer national_number numéro_national",
     ),
-    _rule(
+    rule(
         "BENationalNumber",
         r"\d{11}",
         be_nn.is_valid,
         0.3,
         "rijksregisternummer national_number numéro_national",
     ),
-    _rule(
+    rule(
         "NOIdentityNumber",
         r"\d{6} ?\d{5}",
         fodselsnummer.is_valid,
-        0.35,
+        0.5,
         "fødselsnummer fodselsnummer personnummer",
     ),
-    _rule(
+    rule(
         "CHSocialSecurityNumber",
         r"756\.\d{4}\.\d{4}\.\d\d|756\d{10}",
         ch_ssn.is_valid,
         0.85,
         "ahv avs ahv-nummer",
     ),
-    _rule(
+    rule(
         "CASocialInsuranceNumber",
         r"\d{3}([ -])\d{3}\1\d{3}",
         sin.is_valid,
         0.35,
         "sin social_insurance",
     ),
-    _rule("BRCPFNumber", r"\d{3}\.\d{3}\.\d{3}-\d\d", cpf.is_valid, 0.85, "cpf"),
-    _rule("BRCPFNumber", r"\d{11}", cpf.is_valid, 0.3, "cpf"),
-    _rule(
+    rule("BRCPFNumber", r"\d{3}\.\d{3}\.\d{3}-\d\d", cpf.is_valid, 0.85, "cpf"),
+    rule("BRCPFNumber", r"\d{11}", cpf.is_valid, 0.3, "cpf"),
+    rule(
         "INUniqueIdentificationNumber",
-        r"\d{4} \d{4} \d{4}|\d{12}",
+        r"\d{4}([ -]?)\d{4}\1\d{4}",
         aadhaar.is_valid,
-        0.4,
+        0.55,
         "aadhaar uidai",
     ),
-    _rule("ESDNI", r"\d{8}-?[A-Z]", dni.is_valid, 0.8, "dni"),
+    rule("ESDNI", r"\d{8}-?[A-Z]", dni.is_valid, 0.8, "dni"),
 )
 
 _VAT = "vat ust ustid ust-idnr umsatzsteuer tva iva btw mwst moms alv vat_number"
@@ -265,7 +292,7 @@ def vat_category(value: str) -> str:
     return _VAT_CATEGORIES.get(value[:2].upper(), "EUTaxIdentificationNumber")
 
 
-IBAN_RULE = _rule(
+IBAN_RULE = rule(
     "InternationalBankingAccountNumber",
     r"[A-Za-z]{2} ?\d\d(?:[ -]?[A-Za-z0-9]){8,40}",
     iban.is_valid,
@@ -287,31 +314,31 @@ _SHORTEST_IBAN = 15  # Norway
 
 CODE_RULES: tuple[Rule, ...] = (
     IBAN_RULE,
-    _rule("EUTaxIdentificationNumber", r"[A-Z]{2}[A-Z0-9 ]{7,14}", vat.is_valid, 0.75, _VAT),
-    _rule(
+    rule("EUTaxIdentificationNumber", r"[A-Z]{2}[A-Z0-9 ]{7,14}", vat.is_valid, 0.75, _VAT),
+    rule(
         "ITFiscalCode",
         r"[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]",
         codicefiscale.is_valid,
         0.85,
         "codice_fiscale fiscale cf",
     ),
-    _rule("ESTaxIdentificationNumber", r"[XYZ]-?\d{7}-?[A-Z]", nie.is_valid, 0.8, "nie"),
-    _rule("INPermanentAccount", r"[A-Z]{5}\d{4}[A-Z]", pan.is_valid, 0.6, "pan"),
-    _rule(
+    rule("ESTaxIdentificationNumber", r"[XYZ]-?\d{7}-?[A-Z]", nie.is_valid, 0.8, "nie"),
+    rule("INPermanentAccount", r"[A-Z]{5}\d{4}[A-Z]", pan.is_valid, 0.6, "pan"),
+    rule(
         "UKNationalInsuranceNumber",
         r"[A-Z]{2} ?\d\d ?\d\d ?\d\d ?[A-D]",
         is_nino,
         0.75,
         "national_insurance ni nino ni_number insurance",
     ),
-    _rule("USUKPassportNumber", r"[A-Z]\d{8}", _any, CONTEXT_ONLY, _PASSPORT),
-    _rule("USDriversLicenseNumber", r"[A-Z]{1,2}\d{4,14}", _any, CONTEXT_ONLY, _LICENSE),
+    rule("USUKPassportNumber", r"[A-Z]\d{8}", any_value, CONTEXT_ONLY, _PASSPORT),
+    rule("USDriversLicenseNumber", r"[A-Z]{1,2}\d{4,14}", any_value, CONTEXT_ONLY, _LICENSE),
 )
 
 _SWIFT = "swift bic swift_code bank wire transfer"
 SWIFT_RULES: tuple[Rule, ...] = (
-    _rule("SWIFTCode", r"[A-Z]{6}[A-Z0-9]{2}(?:XXX)?", bic.is_valid, 0.35, _SWIFT),
-    _rule(
+    rule("SWIFTCode", r"[A-Z]{6}[A-Z0-9]{2}(?:XXX)?", bic.is_valid, 0.35, _SWIFT),
+    rule(
         "SWIFTCode",
         r"[A-Z]{6}(?:[A-Z0-9]{2}[A-Z0-9]{3}|[A-Z0-9]?\d[A-Z0-9]*)",
         bic.is_valid,

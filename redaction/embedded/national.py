@@ -1,0 +1,259 @@
+"""National identifiers beyond the first set in ``identifiers``: personal, tax and company numbers
+of more countries, checked by python-stdnum where it has the format and by hand where it has not.
+
+A number with a check digit (or a date and a check digit) is found bare, without a cue word: a
+message that is just a valid T.C. Kimlik or Estonian personal code is masked. A number without
+a check digit (driving licences, passports, most EU passport formats) is found only with a cue.
+"""
+
+from __future__ import annotations
+
+import re
+
+from stdnum.au import abn, acn, tfn
+from stdnum.bg import egn
+from stdnum.cz import rc
+from stdnum.de import stnr
+from stdnum.ee import ik
+from stdnum.gb import utr
+from stdnum.ie import pps
+from stdnum.jp import cn as jp_cn
+from stdnum.kr import rrn
+from stdnum.lt import asmens
+from stdnum.my import nric as my_nric
+from stdnum.nz import bankaccount as nz_bank
+from stdnum.nz import ird
+from stdnum.pl import regon
+from stdnum.se import personnummer
+from stdnum.si import emso
+from stdnum.th import pin
+from stdnum.tr import tckimlik
+from stdnum.za import idnr as za_idnr
+
+from redaction.embedded.identifiers import CONTEXT_ONLY, Rule, any_value, rule
+
+# A number whose check digit holds, with no cue word: just above the default minimum score.
+CHECKED = 0.55
+# A check digit that one number in ten passes by chance, or a shape without one: a little lower.
+WEAK = 0.5
+
+# A bare run of nine digits or fewer with one check digit: one number in ten passes, so a cue
+# word is needed (a grouped "000 024 733" is found without).
+SHORT = 0.45
+
+_DIGITS = re.compile(r"\d")
+
+
+def _digits(value: str) -> str:
+    return "".join(_DIGITS.findall(value))
+
+
+def _is_dated(yymmdd: str) -> bool:
+    month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
+    return 1 <= month <= 12 and 1 <= day <= 31
+
+
+def is_kr_dated(value: str) -> bool:
+    """A Korean resident registration number by its date and sex digit (numbers issued since
+    October 2020 have no check digit)."""
+    digits = _digits(value)
+    return len(digits) == 13 and _is_dated(digits) and digits[6] in "12345678"
+
+
+_SG_TABLES = {"ST": "JZIHGFEDCBA", "FG": "XWUTRQPNMLK"}
+_SG_WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
+
+
+def is_sg_nric(value: str) -> bool:
+    """Singapore NRIC / FIN: a series letter, seven digits and a check letter."""
+    prefix, digits, check = value[0], value[1:8], value[8]
+    total = sum(int(d) * w for d, w in zip(digits, _SG_WEIGHTS, strict=True))
+    total += 4 if prefix in "TG" else 3 if prefix == "M" else 0
+    remainder = total % 11
+    if prefix == "M":
+        return "KLJNPQRTUWX"[10 - remainder] == check
+    table = _SG_TABLES["ST"] if prefix in "ST" else _SG_TABLES["FG"]
+    return table[remainder] == check
+
+
+def is_dea(value: str) -> bool:
+    """A US DEA registration number: two letters, six digits and a check digit."""
+    d = [int(c) for c in value[2:]]
+    return (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+
+
+def is_au_medicare(value: str) -> bool:
+    """An Australian Medicare number: weights 1 3 7 9 over the first eight digits."""
+    digits = [int(c) for c in _digits(value)]
+    if len(digits) not in (10, 11):
+        return False
+    total = sum(d * w for d, w in zip(digits[:8], (1, 3, 7, 9, 1, 3, 7, 9), strict=True))
+    return total % 10 == digits[8]
+
+
+def is_icao_document(value: str) -> bool:
+    """A document number whose last character is the ICAO 9303 check digit of the others."""
+    total = 0
+    for i, char in enumerate(value[:-1].upper()):
+        number = int(char) if char.isdigit() else ord(char) - 55
+        total += number * (7, 3, 1)[i % 3]
+    return value[-1].isdigit() and total % 10 == int(value[-1])
+
+
+_TR = "tc kimlik tckn kimlik_no t.c. tc_kimlik_no kimlik_numaras\u0131"
+_EE = "isikukood isikukoodi personal_code"
+_LT = "asmens asmens_kodas"
+_SE = "personnummer personnr pnr"
+_KR = "rrn frn 주민등록번호 resident_registration registration_number"
+_CZ = "rodné rodne birth_number rč"
+_AU_TAX = "tfn tax_file"
+_AU_ACN = "acn company_number"
+_IRD = "ird inland_revenue"
+_NZ_BANK = "account bank acct"
+
+NUMERIC_RULES: tuple[Rule, ...] = (
+    rule("TRNationalIdentificationNumber", r"[1-9]\d{10}", tckimlik.is_valid, CHECKED, _TR),
+    rule("EEPersonalIdentificationCode", r"[1-6]\d{10}", ik.is_valid, CHECKED, _EE),
+    rule("LTPersonalCode", r"[1-69]\d{10}", asmens.is_valid, CONTEXT_ONLY, _LT),
+    rule("BGUniformCivilNumber", r"\d{10}", egn.is_valid, WEAK, "egn егн civil_number"),
+    rule(
+        "ZAIdentificationNumber",
+        r"\d{13}|\d{6} \d{4} \d{3}",
+        lambda v: za_idnr.is_valid(v.replace(" ", "")),
+        CHECKED,
+        "south_african rsa identity id_number",
+    ),
+    rule("SIUniqueMasterCitizenNumber", r"[0-3]\d{12}", emso.is_valid, CHECKED, "emšo emso"),
+    rule(
+        "THPopulationIdentificationCode",
+        r"[1-8]\d{12}|[1-8]([ -])\d{4}\1\d{5}\1\d\d\1\d",
+        lambda v: pin.is_valid(_digits(v)),
+        CHECKED,
+        "thai thailand population_identification บัตรประชาชน",
+    ),
+    rule("KRResidentRegistrationNumber", r"\d{6}-[1-8]\d{6}", is_kr_dated, 0.6, _KR),
+    rule("KRResidentRegistrationNumber", r"\d{6}[1-8]\d{6}", rrn.is_valid, CHECKED, _KR),
+    rule("KRResidentRegistrationNumber", r"\d{6}[1-8]\d{6}", is_kr_dated, CONTEXT_ONLY, _KR),
+    rule("CZPersonalIdentityNumber", r"\d{6}/\d{3,4}", rc.is_valid, 0.6, _CZ),
+    rule("CZPersonalIdentityNumber", r"\d{10}", rc.is_valid, WEAK, _CZ),
+    rule("CZPersonalIdentityNumber", r"\d{9}", rc.is_valid, CONTEXT_ONLY, _CZ),
+    rule("SENationalID", r"(?:18|19|20)\d{10}", personnummer.is_valid, CHECKED, _SE),
+    rule("SENationalID", r"\d{10}", personnummer.is_valid, WEAK, _SE),
+    rule("PLREGONNumber", r"\d{14}", regon.is_valid, WEAK, "regon"),
+    rule("PLREGONNumber", r"\d{9}", regon.is_valid, SHORT, "regon"),
+    rule(
+        "AUBusinessNumber",
+        r"\d{2} ?\d{3} ?\d{3} ?\d{3}",
+        abn.is_valid,
+        CHECKED,
+        "abn australian_business business_number",
+    ),
+    rule("AUCompanyNumber", r"\d{3} \d{3} \d{3}", acn.is_valid, WEAK, _AU_ACN),
+    rule("AUCompanyNumber", r"\d{9}", acn.is_valid, SHORT, _AU_ACN),
+    rule("AUTaxFileNumber", r"\d{3} \d{3} \d{2,3}", tfn.is_valid, WEAK, _AU_TAX),
+    rule("AUTaxFileNumber", r"\d{8,9}", tfn.is_valid, SHORT, _AU_TAX),
+    rule(
+        "AUMedicalAccountNumber",
+        r"[2-6]\d{3} ?\d{5} ?\d(?:[ /-]?\d)?",
+        is_au_medicare,
+        WEAK,
+        "medicare",
+    ),
+    rule(
+        "NZInlandRevenueNumber",
+        r"\d{2,3}-\d{3}-\d{3}",
+        ird.is_valid,
+        WEAK,
+        _IRD,
+    ),
+    rule("NZInlandRevenueNumber", r"\d{8,9}", ird.is_valid, SHORT, _IRD),
+    rule(
+        "NZBankAccountNumber",
+        r"\d\d([ -])\d{4}\1\d{7}[ -]\d{2,3}|\d{15,16}",
+        nz_bank.is_valid,
+        0.6,
+        _NZ_BANK,
+    ),
+    rule("UKUniqueTaxpayerNumber", r"\d{10}|\d{5} \d{5}", utr.is_valid, WEAK, "utr taxpayer"),
+    rule(
+        "JPMyNumberCorporate",
+        r"[1-9]\d{12}",
+        jp_cn.is_valid,
+        WEAK,
+        "法人番号 corporate_number houjin",
+    ),
+    rule(
+        "MYIdentityCardNumber",
+        r"\d{6}-\d\d-\d{4}",
+        my_nric.is_valid,
+        0.6,
+        "nric mykad ic kad_pengenalan",
+    ),
+    rule("MYIdentityCardNumber", r"\d{12}", my_nric.is_valid, CONTEXT_ONLY, "nric mykad"),
+    rule(
+        "EUTaxIdentificationNumber",
+        r"\d{2,3}/\d{3,4}/\d{4,5}",
+        stnr.is_valid,
+        WEAK,
+        "steuernummer stnr",
+    ),
+    rule(
+        "EUTaxIdentificationNumber",
+        r"\d{10,13}",
+        stnr.is_valid,
+        CONTEXT_ONLY,
+        "steuernummer stnr",
+    ),
+    rule("IEPersonalPublicServiceNumber", r"\d{7}[A-W][A-IW]?", pps.is_valid, CHECKED, "pps"),
+)
+
+_DE_DOC = "[CFGHJKLMNPRTVWXYZ][0-9CFGHJKLMNPRTVWXYZ]{7}"
+_LICENCE = "driver driver's drivers license licence driving führerschein fahrerlaubnis patente"
+
+CODE_RULES: tuple[Rule, ...] = (
+    rule(
+        "SGNationalRegistrationIdentityCardNumber",
+        r"[STFGM]\d{7}[A-Z]",
+        is_sg_nric,
+        0.6,
+        "nric fin singapore",
+    ),
+    rule("DrugEnforcementAgencyNumber", r"[A-HJ-NP-UX][A-Z9]\d{7}", is_dea, CHECKED, "dea"),
+    rule(
+        "DEPassportNumber",
+        r"[CFGHJK][0-9CFGHJKLMNPRTVWXYZ]{7}\d",
+        is_icao_document,
+        WEAK,
+        "reisepass passport pass pass-nr passnummer",
+    ),
+    rule(
+        "DEIdentityCardNumber",
+        rf"{_DE_DOC}\d",
+        any_value,
+        CONTEXT_ONLY,
+        "personalausweis ausweis ausweisnummer id_card",
+    ),
+    rule(
+        "DEDriversLicenseNumber",
+        r"[A-Z0-9]{2}\d{8}[A-Z0-9]|[A-Z0-9]\d\d[A-Z0-9]{6}\d[A-Z0-9]",
+        any_value,
+        CONTEXT_ONLY,
+        _LICENCE,
+    ),
+    rule(
+        "ITDriversLicenseNumber",
+        r"(?:[A-Z]{2}\d{7}|U1[A-Z0-9]{7})[A-Z]",
+        any_value,
+        CONTEXT_ONLY,
+        _LICENCE,
+    ),
+    rule(
+        "EUPassportNumber",
+        r"[A-Z]{2,3}\d{6,7}",
+        any_value,
+        CONTEXT_ONLY,
+        "passport reisepass passeport pasaporte passaporto paspoort paszport pas",
+    ),
+)
+
+CATEGORIES = frozenset(r.category for r in NUMERIC_RULES + CODE_RULES)
