@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast fuzz lint typecheck check emulator clean eval bench-detector \
-	bench-detector-setup schemathesis load eval-thirdparty
+	bench-detector-setup schemathesis load eval-thirdparty apim-tools
 
 # The pins (azure-functions among them) install on Python 3.11 and 3.12 only (pyproject.toml's
 # requires-python says the same).
@@ -32,9 +32,22 @@ PORT ?= 7071
 run: $(STAMP)  ## serve /redact, /restore, /health on http://localhost:$(PORT) (PORT=8080 make run)
 	$(PY) -m redaction serve --host 127.0.0.1 --port $(PORT)
 
+# The APIM policy tests compile the fragments' C# with Mono (tests/apim/): installed from Debian's
+# packages when missing and apt-get can (root); otherwise those tests skip and say why.
+MONO_PACKAGES := mono-mcs mono-runtime libnewtonsoft-json-cil-dev
+apim-tools:
+	@{ command -v mcs && command -v mono && ls /usr/lib/cli/Newtonsoft.Json-*/Newtonsoft.Json.dll; } \
+		>/dev/null 2>&1 && exit 0; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "make: no Mono; the APIM policy tests will skip (apt-get install $(MONO_PACKAGES))"; exit 0; fi; \
+	echo "make: installing Mono for the APIM policy tests ($(MONO_PACKAGES))"; log=$$(mktemp); \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends $(MONO_PACKAGES); } >$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; \
+	rm -f $$log
+
 # pytest runs last, so the last line `make test` prints is pytest's summary. Hypothesis runs
 # derandomized with no example database here (tests/conftest.py); random exploration is `make fuzz`.
-test: $(STAMP) lint typecheck schemathesis  ## lint, type-check, bounded schemathesis, then every test
+test: $(STAMP) apim-tools lint typecheck schemathesis  ## lint, type-check, bounded schemathesis, then every test
 	$(PY) -m pytest
 
 test-fast: $(STAMP)  ## the plain-value and in-process tests: no server, emulator, subprocess or Redis

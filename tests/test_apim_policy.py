@@ -8,6 +8,7 @@ Mono's C# compiler is installed, the string-only expressions are compiled and ru
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -360,7 +361,9 @@ public static class Program {
 def run_expression(code: str, cases: list[dict[str, str]], tmp_path: Path) -> list[str]:
     """Compiles one policy expression with a fake context and runs it once per case."""
     if not (shutil.which("mcs") and shutil.which("mono")):
-        pytest.skip("Mono C# compiler not installed (apt-get install mono-mcs)")
+        if os.environ.get("APIM_REQUIRE_MONO") == "1":
+            pytest.fail("APIM_REQUIRE_MONO=1 but Mono is not installed")
+        pytest.skip("Mono C# compiler not installed (apt-get install mono-mcs mono-runtime)")
     body = code[2:-1] if code.startswith("@{") else f"return {code[1:]};"
     source = tmp_path / "expr.cs"
     source.write_text(HARNESS.replace("BODY", body))
