@@ -85,7 +85,10 @@ def test_language_picks_phone_regions() -> None:
     national_de = "Ruf an: 030 901820"
     assert spans(national_de, "de") == [("PhoneNumber", "030 901820")]
     only_us = EmbeddedRecognizer(phone_regions=("US",))
-    assert only_us.find_entities("Call 030 901820", "en-US") == []
+    assert only_us.find_entities("See 030 901820", "en-US") == []
+    # with a cue, a phone-shaped number is masked though no region read it as valid
+    (cued,) = only_us.find_entities("Call 030 901820", "en-US")
+    assert (cued.category, cued.score) == ("PhoneNumber", 0.8)
 
 
 def test_offsets_are_code_points_around_emoji_and_other_scripts() -> None:

@@ -137,6 +137,26 @@ WHOLE = [
     ("7 4111 1111 1111 1111 11/27", [(CARD, "4111 1111 1111 1111")]),
 ]
 
+# Phones: a country code in parentheses, a trunk "(0)", a dot after a parenthesis, extensions,
+# cue words in scripts without spaces, bare mobile numbers, unassigned area codes (a redactor
+# leans to recall: a phone-shaped number is masked).
+PHONES = [
+    ("电话\uff1a(+45) 32 12 34 56。", [(PHONE, "(+45) 32 12 34 56")], "zh"),
+    ("Tel +44 (0)20 7946 0018 today", [(PHONE, "+44 (0)20 7946 0018")], "en"),
+    ("call (212).555.0147 now", [(PHONE, "(212).555.0147")], "en"),
+    ("dial 212-555-0147 x204 please", [(PHONE, "212-555-0147 x204")], "en"),
+    ("call 0161 496 0018 ext. 12 ok", [(PHONE, "0161 496 0018 ext. 12")], "en"),
+    ("联系电话13912345678谢谢", [(PHONE, "13912345678")], "zh"),
+    ("我的电话号是0176- 55512345。", [(PHONE, "0176- 55512345")], "zh"),
+    ("09175551234", [(PHONE, "09175551234")], "en"),
+    ("Numero: +1 (123) 456-7890", [(PHONE, "+1 (123) 456-7890")], "en"),
+    ("ligue para (11) 98765-4321", [(PHONE, "(11) 98765-4321")], "pt"),
+    ("Tel (+31)(6) 12345678", [(PHONE, "(+31)(6) 12345678")], "nl"),
+    ("One tap mobile: +16465588656,,84112345678# US", [(PHONE, "+16465588656")], "en"),
+    ("ratio 0.000000012 per phone call", [], "en"),
+    ("0013321234567", [], "en"),
+]
+
 # Digit-heavy text that holds no personal data.
 NEGATIVES = [
     "Upgraded from v2.4.1 to v10.4.12.1 (build 20240305.17) yesterday.",
@@ -187,6 +207,13 @@ def test_ipv6_compressed_mixed_and_zoned(text: str, expected: Expected) -> None:
 @pytest.mark.parametrize(("text", "expected"), WHOLE)
 def test_longest_plausible_reading_is_masked_whole(text: str, expected: Expected) -> None:
     check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected", "language"), PHONES)
+def test_phone_shapes_and_cues_in_other_scripts(
+    text: str, expected: Expected, language: str
+) -> None:
+    check(text, expected, language)
 
 
 @pytest.mark.parametrize("text", NEGATIVES)

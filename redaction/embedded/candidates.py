@@ -26,7 +26,7 @@ _W = r"\w"
 _L = r"[^\W_]"  # a letter or a digit
 # What \b means at the end of a value, except that "_" counts as a space.
 _END = rf"(?!{_L})"
-_SEP = r"(?:[\ ./-]|\ -\ |\)\ ?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}(?!\d)))"
+_SEP = r"(?:[\ ./-]|\ -\ |[-/]\ |\ -|\)\ ?\(|\)[\ .-]?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}(?!\d)))"
 
 _SHAPES = (
     r"[DAEHSU](?P<connection>)(?:efaultEndpointsProtocol|ccountEndpoint|ccountName|ndpoint"
@@ -47,7 +47,7 @@ _SHAPES = (
     rf"\d(?P<day_year>)(?:(?<=[^\W\d_]\ \d)|(?<=[^\W\d_]\.\ \d))\d?(?:st|nd|rd|th)?,?"
     rf"\ \d{{4}}{_END}",
     rf"\d(?P<hetu>)\d{{5}}[+A-FU-Ya-fu-y]\d{{3}}[0-9A-Ya-y]{_END}",
-    rf"[+(\d](?P<numeric>)(?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))\d*(?:{_SEP}\d+)*"
+    rf"[+(\d](?P<numeric>)(?:(?<=\+)\(?\d|(?<=\()\+?\d|(?<=\d))\d*(?:{_SEP}\d+)*"
     rf"(?:-?[A-Z]{{1,2}}{_END})?",
     rf"[A-Z](?P<nino>)[A-Z]\ ?\d{{2}}\ ?\d{{2}}\ ?\d{{2}}\ ?[A-D]{_END}",
     rf"[A-Z](?P<swift>)[A-Z]{{5}}[A-Z0-9]{{2}}(?:[A-Z0-9]{{3}})?{_END}",

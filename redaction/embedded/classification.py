@@ -24,6 +24,7 @@ _SPREAD_CARD = re.compile(r"\d{4}(?:\s+\d{4}){2}\s+\d{1,7}")
 _SPREAD_BEFORE = re.compile(r"(?<!\d)\d{4}[\t\r\n]+\Z")
 _SPREAD_AFTER = re.compile(r"[\t\r\n]+\d{4}(?!\d)")
 _CARD_SCORE = 0.9
+_EXTENSION = re.compile(r" ?(?:x|ext\.?|extension) ?\d{1,6}(?![^\W_])", re.IGNORECASE)
 _IBAN_SHAPED_SCORE = 0.6
 # Pieces of a run: split at spaces, and around a parenthesis unless it closes on its piece.
 _PIECE = re.compile(r"\([^\s()]*\)[^\s(]*|[^\s()]+\)?|[()]")
@@ -68,9 +69,14 @@ CATEGORIES = (
 class Scan:
     """What stays the same for every candidate of one text."""
 
-    text: str
+    text: str  # folded (``folding``): what shapes are matched in
     regions: Sequence[str]
     min_score: float
+    raw: str = ""  # as written: what context words are read in (CJK cues are folded away)
+
+    @property
+    def words(self) -> str:
+        return self.raw or self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,10 @@ class _Around:
         if self._context is None:
             self._context = read_context(self._text, self._start, self._end)
         return self._context
+
+    def is_whole(self, start: int, end: int) -> bool:
+        """Whether the window is the whole run."""
+        return start == self._start and end == self._end
 
     def others(self, start: int, end: int) -> int:
         """How many pieces of the run lie outside the window."""
@@ -174,8 +184,20 @@ def _classify_numeric(scan: Scan, candidate: Candidate) -> list[Entity]:
     if scan.text.startswith("(", start) and _OPEN_PAREN.match(scan.text, start, end):
         start += 1  # "(4111 1111 1111 1111)": the parenthesis is not part of the number
     if candidate.glued:
-        return _classify_glued_run(scan, start, end)
-    return _classify_run(scan, start, end, _numeric_verdict)
+        found = _classify_glued_run(scan, start, end)
+    else:
+        found = _classify_run(scan, start, end, _numeric_verdict)
+    return [_with_extension(scan.text, entity, end) for entity in found]
+
+
+def _with_extension(text: str, entity: Entity, end: int) -> Entity:
+    """A phone number that ends its run takes its extension along ("...1482 ext. 63888")."""
+    if entity.category != phones.CATEGORY or entity.end != end:
+        return entity
+    extension = _EXTENSION.match(text, end)
+    if extension is None:
+        return entity
+    return Entity(entity.offset, extension.end() - entity.offset, entity.category, entity.score)
 
 
 def _classify_glued_run(scan: Scan, start: int, end: int) -> list[Entity]:
@@ -216,7 +238,7 @@ def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
 def _classify_first(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entity]:
     """The longest window that starts at ``start`` and holds, if any."""
     pieces = _pieces(scan.text, start, end)
-    around = _Around(scan.text, start, end, pieces)
+    around = _Around(scan.words, start, end, pieces)
     ends = sorted(_ends(scan.text, pieces, 0, _MAX_CODE_WINDOW, _MAX_CODE_PIECES), reverse=True)
     for w_end in ends:
         verdict = judge(scan, start, w_end, around)
@@ -236,7 +258,7 @@ def _classify_run(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entit
     pieces = _pieces(scan.text, start, end)
     if _GROUPS_OF_FOUR.fullmatch(scan.text, start, end):
         return _classify_grouped(scan, start, end, judge)
-    around = _Around(scan.text, start, end, pieces)
+    around = _Around(scan.words, start, end, pieces)
     found: list[Entity] = []
     for w_start, w_end in sorted(_windows(scan.text, pieces), key=lambda w: (w[0] - w[1], w[0])):
         if any(w_start < entity.end and entity.offset < w_end for entity in found):
@@ -251,7 +273,7 @@ def _classify_run(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entit
 def _classify_grouped(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entity]:
     """A number printed in groups of four (a card) is read whole, never split up; only a stray
     group after the fourth ("4111 1111 1111 1111 7") may be left out."""
-    around = _Around(scan.text, start, end, [(start, end)])
+    around = _Around(scan.words, start, end, [(start, end)])
     four = _FOUR_GROUPS.match(scan.text, start, end)
     for w_end in (end, four.end()) if four and four.end() < end else (end,):
         verdict = judge(scan, start, w_end, around)
@@ -343,7 +365,9 @@ def _numeric_verdict(
     ):
         if listed and not value.startswith(("+", "00")) and not context.has(phones.CUES):
             return best  # a bare national number needs a cue: no need to parse it
-        score = phones.phone_score(value, scan.regions, context, listed=listed)
+        score = phones.phone_score(
+            value, scan.regions, context, listed=listed, whole=around.is_whole(start, end)
+        )
         if score is not None and (best is None or score > best.score + _CHECKED_MARGIN):
             return _Verdict(phones.CATEGORY, score)
     return best
@@ -409,4 +433,4 @@ def _is_coordinate_pair(value: str) -> bool:
 
 
 def _context(scan: Scan, start: int, end: int) -> Context:
-    return read_context(scan.text, start, end)
+    return read_context(scan.words, start, end)

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 _WORD = re.compile(r"[^\W\d_]+")
 # A clause ends at punctuation, but not at the dot of "no.", "nr." or "tel.".
-_CLAUSE_END = re.compile(r"(?:(?<!\bno)(?<!\bnr)(?<!\btel)(?<!\bph)\.|[,;!?])(?:\s|$)|\n")
+# Full-width and ideographic commas and stops end one too.
+_CLAUSE_END = re.compile(
+    r"(?:(?<!\bno)(?<!\bnr)(?<!\btel)(?<!\bph)\.|[,;!?])(?:\s|$)|\n"
+    r"|[\u3001\u3002\uff01\uff0c\uff1b\uff1f]"
+)
 _BEFORE = 48
 _AFTER = 16
 BOOST = 0.35
@@ -25,7 +29,7 @@ class Context:
         """True if any cue occurs: one-word cues as words, cues with a space as phrases."""
         if not self.words.isdisjoint(cues):
             return True
-        return any(" " in cue and cue in self.window for cue in cues)
+        return any(cue in self.window for cue in cues if " " in cue or _spaceless(cue[0]))
 
     def adjust(self, base: float, cues: frozenset[str]) -> float:
         """The base score, raised by a cue for the category or lowered by a negative cue."""
@@ -34,6 +38,12 @@ class Context:
         if not self.words.isdisjoint(NEGATIVE):
             return max(0.0, base - PENALTY)
         return base
+
+
+def _spaceless(char: str) -> bool:
+    """Cues in Thai, CJK, kana or hangul are found inside words: those scripts write no spaces
+    between words, so "我的电话号是" holds the cue "电话"."""
+    return char >= "\u2e80" or "\u0e00" <= char <= "\u0eff"
 
 
 def read_context(text: str, start: int, end: int) -> Context:

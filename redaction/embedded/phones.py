@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -14,7 +15,9 @@ CUES = cues(
     "phone tel telephone call mobile cell cellphone fax whatsapp sms text ring reach dial "
     "contact handy telefon telefonnummer rufnummer mobil anrufen téléphone portable appeler "
     "appelez teléfono móvil llamar telefono cellulare chiamare telefoon bellen mobiel puhelin "
-    "ring_me phone_number"
+    "ring_me phone_number telefone celular ligar ligue contato telefonu cep ara\u0131n arayin "
+    "फोन फ़ोन मोबाइल संपर्क 电话 電話 手机 手機 号码 號碼 联系 聯絡 传真 傳真 携帯 でんわ "
+    "전화 휴대폰 연락처 โทร เบอร์"
 )
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "CA", "IN", "BR", "IL")
 
@@ -35,11 +38,40 @@ _LANGUAGE_REGIONS: dict[str, tuple[str, ...]] = {
     "no": ("NO",),
     "he": ("IL",),
     "ja": ("JP",),
+    "zh": ("CN", "TW", "HK", "SG"),
+    "ko": ("KR",),
+    "tr": ("TR",),
+    "hi": ("IN",),
+    "th": ("TH",),
+    "vi": ("VN",),
+    "id": ("ID",),
+    "ms": ("MY",),
+    "tl": ("PH",),
+    "ru": ("RU",),
+    "uk": ("UA",),
+    "ar": ("SA", "EG", "AE"),
+    "cs": ("CZ",),
+    "sk": ("SK",),
+    "hu": ("HU",),
+    "ro": ("RO",),
+    "el": ("GR",),
+    "bg": ("BG",),
 }
 
 _INTERNATIONAL = 0.85
 _FORMATTED = 0.65
 _BARE = 0.4
+_SHAPED = 0.6  # written as a phone number, though no numbering plan we know assigns it
+_CUED = 0.45  # any other run of 7 to 15 digits: only with a cue
+_MOBILE = 0.5  # a bare mobile number, here or in a populous country
+_NANP_SHAPE = re.compile(r"(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
+_PHONE_CHARACTERS = re.compile(r"[\d ()-]+")
+_MOBILE_DIGITS = (10, 11)
+_MOBILE_TYPES = frozenset(
+    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+)
+# Where most of the world's mobile numbers are (regions of the defaults left out).
+_WORLD_REGIONS = ("CN", "ID", "PK", "NG", "BD", "RU", "MX", "JP", "PH", "VN", "TR", "KR")
 
 
 def language_regions(language: str, configured: Sequence[str]) -> tuple[str, ...]:
@@ -63,31 +95,99 @@ def _language_regions(language: str, configured: tuple[str, ...]) -> tuple[str, 
 
 
 def phone_score(
-    raw: str, regions: Sequence[str], context: Context, *, listed: bool = False
+    raw: str,
+    regions: Sequence[str],
+    context: Context,
+    *,
+    listed: bool = False,
+    whole: bool = True,
 ) -> float | None:
-    """The confidence that ``raw`` is a phone number, or None if no region reads it as valid.
+    """The confidence that ``raw`` is a phone number, or None if it is not one.
+
+    Valid in a region of the text's language or the settings: scored by how it is written (a
+    bare mobile number is enough, a bare fixed-line number needs a cue). Otherwise a redactor
+    leans to recall, and a *phone-shaped* number is masked too: written with a country code
+    (``+45 12 34 56 78``, ``(0045) ...``; after a bare ``00`` it must be valid) that
+    phonenumbers finds possible; in the North American shape (``(123) 456-7890``) whatever its
+    area code; any run of 7 to 15 digits, spaces, dashes and parentheses with a phone cue; a
+    bare mobile number of a populous country (``0917...``, ``532...``).
 
     ``listed``: the number stands amid other numbers (a list, a table), which a national
-    number needs a cue word to stand out from.
+    number needs a cue word to stand out from. ``whole``: ``raw`` is its whole run of digit
+    groups; only then is a phone-shaped number taken (never a few groups out of a longer run).
     """
-    if not _is_valid(raw, regions):
+    number = _international(raw)
+    valid = _valid_number(number, regions)
+    if valid is not None:
+        if number.startswith("+"):
+            base = _INTERNATIONAL
+        elif not listed and any(not char.isdigit() for char in raw):
+            base = _FORMATTED
+        elif not listed and (
+            phonenumbers.number_type(valid) in _MOBILE_TYPES or _is_mobile_elsewhere(raw)
+        ):
+            base = _MOBILE
+        else:
+            base = _BARE
+    elif not whole:
         return None
-    if raw.startswith(("+", "00")):
-        base = _INTERNATIONAL
-    elif not listed and any(not char.isdigit() for char in raw):
-        base = _FORMATTED
+    elif raw.startswith(("+", "(+", "(00")):
+        if not _is_possible(number):
+            return None
+        base = _SHAPED
+    elif _NANP_SHAPE.fullmatch(raw):
+        base = _SHAPED
+    elif listed or not _PHONE_CHARACTERS.fullmatch(raw):
+        return None  # "0.000000012", "16/04/2010": a decimal or a date, not a phone
+    elif context.has(CUES):
+        base = _CUED
+    elif _is_mobile_elsewhere(raw):
+        base = _MOBILE
     else:
-        base = _BARE
+        return None
     return context.adjust(base, CUES)
 
 
-def _is_valid(raw: str, regions: Sequence[str]) -> bool:
+def _international(raw: str) -> str:
+    """``raw`` with its country code written as ``+``: "(+45) ..." and "0045 ..." read "+45 ..."."""
+    if raw.startswith("("):
+        inner = raw[1:]
+        if inner.startswith(("+", "00")):
+            raw = inner.replace(")", "", 1)
+    if raw.startswith("00") and not raw.startswith("000"):
+        return "+" + raw[2:]
+    return raw
+
+
+def _valid_number(raw: str, regions: Sequence[str]) -> phonenumbers.PhoneNumber | None:
     tried = (None,) if raw.startswith("+") else regions
     for region in tried:
         try:
             number = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException:
-            return False
+            return None
         if phonenumbers.is_valid_number(number):
+            return number
+    return None
+
+
+def _is_possible(raw: str) -> bool:
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(raw, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _is_mobile_elsewhere(raw: str) -> bool:
+    """A bare mobile number of one of the most populous countries."""
+    digits = sum(map(str.isdigit, raw))
+    if not _MOBILE_DIGITS[0] <= digits <= _MOBILE_DIGITS[1]:
+        return False
+    for region in _WORLD_REGIONS:
+        try:
+            number = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            return False
+        if phonenumbers.number_type(number) in _MOBILE_TYPES:
             return True
     return False

@@ -42,7 +42,7 @@ class EmbeddedRecognizer:
     def find_entities(self, text: str, language: str = "en") -> list[Entity]:
         """Entities in ``text``, offsets in code points, left to right; spans may overlap."""
         regions = language_regions(language, self._phone_regions)
-        scan = Scan(fold_text(text), regions, self._min_score)
+        scan = Scan(fold_text(text), regions, self._min_score, text)
         found = _scan_entities(scan)
         if self._ner is not None:
             found += [e for e in self._ner.find_entities(text) if e.score >= self._min_score]
