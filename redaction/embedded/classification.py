@@ -402,17 +402,21 @@ def _code_verdict(scan: Scan, start: int, end: int, around: _Around) -> _Verdict
 
 
 def _best_rule(rules: RuleSet, value: str, context: Context) -> _Verdict | None:
-    best: _Verdict | None = None
-    for rule in rules.of_length(len(value)):
-        if not rule.shape.fullmatch(value) or not rule.is_valid(value):
-            continue
-        score = context.adjust(rule.base, rule.cues)
-        if best is None or score > best.score:
+    """The highest-scoring rule whose shape and check hold (the first listed among equals);
+    checks are run best score first and stop at the first that holds."""
+    shaped = [
+        (context.adjust(rule.base, rule.cues), index, rule)
+        for index, rule in enumerate(rules.of_length(len(value)))
+        if rule.shape.fullmatch(value)
+    ]
+    shaped.sort(key=lambda item: (-item[0], item[1]))
+    for score, _, rule in shaped:
+        if rule.is_valid(value):
             category = rule.category
             if category == "EUTaxIdentificationNumber":
                 category = identifiers.vat_category(value)
-            best = _Verdict(category, score)
-    return best
+            return _Verdict(category, score)
+    return None
 
 
 def _date_verdict(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD = re.compile(r"[^\W\d_]+")
 # A clause ends at punctuation, but not at the dot of "no.", "nr." or "tel.".
@@ -29,7 +30,7 @@ class Context:
         """True if any cue occurs: one-word cues as words, cues with a space as phrases."""
         if not self.words.isdisjoint(cues):
             return True
-        return any(cue in self.window for cue in cues if " " in cue or _spaceless(cue[0]))
+        return any(phrase in self.window for phrase in _phrases(cues))
 
     def adjust(self, base: float, cues: frozenset[str]) -> float:
         """The base score, raised by a cue for the category or lowered by a negative cue."""
@@ -38,6 +39,12 @@ class Context:
         if not self.words.isdisjoint(NEGATIVE):
             return max(0.0, base - PENALTY)
         return base
+
+
+@lru_cache(maxsize=256)
+def _phrases(cues: frozenset[str]) -> tuple[str, ...]:
+    """The cues looked for as text rather than as words."""
+    return tuple(cue for cue in cues if " " in cue or _spaceless(cue[0]))
 
 
 def _spaceless(char: str) -> bool:

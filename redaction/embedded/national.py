@@ -8,29 +8,23 @@ a check digit (driving licences, passports, most EU passport formats) is found o
 
 from __future__ import annotations
 
+import importlib
 import re
-
-from stdnum.au import abn, acn, tfn
-from stdnum.bg import egn
-from stdnum.cz import rc
-from stdnum.de import stnr
-from stdnum.ee import ik
-from stdnum.gb import utr
-from stdnum.ie import pps
-from stdnum.jp import cn as jp_cn
-from stdnum.kr import rrn
-from stdnum.lt import asmens
-from stdnum.my import nric as my_nric
-from stdnum.nz import bankaccount as nz_bank
-from stdnum.nz import ird
-from stdnum.pl import regon
-from stdnum.se import personnummer
-from stdnum.si import emso
-from stdnum.th import pin
-from stdnum.tr import tckimlik
-from stdnum.za import idnr as za_idnr
+from collections.abc import Callable
 
 from redaction.embedded.identifiers import CONTEXT_ONLY, Rule, any_value, rule
+
+
+def _stdnum(module: str) -> Callable[[str], bool]:
+    """python-stdnum's ``is_valid`` of ``module``, imported when first needed (start-up stays
+    as quick as before these formats were added)."""
+
+    def is_valid(value: str) -> bool:
+        checker: Callable[[str], bool] = importlib.import_module(f"stdnum.{module}").is_valid
+        return checker(value)
+
+    return is_valid
+
 
 # A number whose check digit holds, with no cue word: just above the default minimum score.
 CHECKED = 0.55
@@ -100,6 +94,9 @@ def is_icao_document(value: str) -> bool:
     return value[-1].isdigit() and total % 10 == int(value[-1])
 
 
+_ZA_ID = _stdnum("za.idnr")
+_TH_PIN = _stdnum("th.pin")
+
 _TR = "tc kimlik tckn kimlik_no t.c. tc_kimlik_no kimlik_numaras\u0131"
 _EE = "isikukood isikukoodi personal_code"
 _LT = "asmens asmens_kodas"
@@ -112,46 +109,46 @@ _IRD = "ird inland_revenue"
 _NZ_BANK = "account bank acct"
 
 NUMERIC_RULES: tuple[Rule, ...] = (
-    rule("TRNationalIdentificationNumber", r"[1-9]\d{10}", tckimlik.is_valid, CHECKED, _TR),
-    rule("EEPersonalIdentificationCode", r"[1-6]\d{10}", ik.is_valid, CHECKED, _EE),
-    rule("LTPersonalCode", r"[1-69]\d{10}", asmens.is_valid, CONTEXT_ONLY, _LT),
-    rule("BGUniformCivilNumber", r"\d{10}", egn.is_valid, WEAK, "egn егн civil_number"),
+    rule("TRNationalIdentificationNumber", r"[1-9]\d{10}", _stdnum("tr.tckimlik"), CHECKED, _TR),
+    rule("EEPersonalIdentificationCode", r"[1-6]\d{10}", _stdnum("ee.ik"), CHECKED, _EE),
+    rule("LTPersonalCode", r"[1-69]\d{10}", _stdnum("lt.asmens"), CONTEXT_ONLY, _LT),
+    rule("BGUniformCivilNumber", r"\d{10}", _stdnum("bg.egn"), WEAK, "egn егн civil_number"),
     rule(
         "ZAIdentificationNumber",
         r"\d{13}|\d{6} \d{4} \d{3}",
-        lambda v: za_idnr.is_valid(v.replace(" ", "")),
+        lambda v: _ZA_ID(v.replace(" ", "")),
         CHECKED,
         "south_african rsa identity id_number",
     ),
-    rule("SIUniqueMasterCitizenNumber", r"[0-3]\d{12}", emso.is_valid, CHECKED, "emšo emso"),
+    rule("SIUniqueMasterCitizenNumber", r"[0-3]\d{12}", _stdnum("si.emso"), CHECKED, "emšo emso"),
     rule(
         "THPopulationIdentificationCode",
         r"[1-8]\d{12}|[1-8]([ -])\d{4}\1\d{5}\1\d\d\1\d",
-        lambda v: pin.is_valid(_digits(v)),
+        lambda v: _TH_PIN(_digits(v)),
         CHECKED,
         "thai thailand population_identification บัตรประชาชน",
     ),
     rule("KRResidentRegistrationNumber", r"\d{6}-[1-8]\d{6}", is_kr_dated, 0.6, _KR),
-    rule("KRResidentRegistrationNumber", r"\d{6}[1-8]\d{6}", rrn.is_valid, CHECKED, _KR),
+    rule("KRResidentRegistrationNumber", r"\d{6}[1-8]\d{6}", _stdnum("kr.rrn"), CHECKED, _KR),
     rule("KRResidentRegistrationNumber", r"\d{6}[1-8]\d{6}", is_kr_dated, CONTEXT_ONLY, _KR),
-    rule("CZPersonalIdentityNumber", r"\d{6}/\d{3,4}", rc.is_valid, 0.6, _CZ),
-    rule("CZPersonalIdentityNumber", r"\d{10}", rc.is_valid, WEAK, _CZ),
-    rule("CZPersonalIdentityNumber", r"\d{9}", rc.is_valid, CONTEXT_ONLY, _CZ),
-    rule("SENationalID", r"(?:18|19|20)\d{10}", personnummer.is_valid, CHECKED, _SE),
-    rule("SENationalID", r"\d{10}", personnummer.is_valid, WEAK, _SE),
-    rule("PLREGONNumber", r"\d{14}", regon.is_valid, WEAK, "regon"),
-    rule("PLREGONNumber", r"\d{9}", regon.is_valid, SHORT, "regon"),
+    rule("CZPersonalIdentityNumber", r"\d{6}/\d{3,4}", _stdnum("cz.rc"), 0.6, _CZ),
+    rule("CZPersonalIdentityNumber", r"\d{10}", _stdnum("cz.rc"), WEAK, _CZ),
+    rule("CZPersonalIdentityNumber", r"\d{9}", _stdnum("cz.rc"), CONTEXT_ONLY, _CZ),
+    rule("SENationalID", r"(?:18|19|20)\d{10}", _stdnum("se.personnummer"), CHECKED, _SE),
+    rule("SENationalID", r"\d{10}", _stdnum("se.personnummer"), WEAK, _SE),
+    rule("PLREGONNumber", r"\d{14}", _stdnum("pl.regon"), WEAK, "regon"),
+    rule("PLREGONNumber", r"\d{9}", _stdnum("pl.regon"), SHORT, "regon"),
     rule(
         "AUBusinessNumber",
         r"\d{2} ?\d{3} ?\d{3} ?\d{3}",
-        abn.is_valid,
+        _stdnum("au.abn"),
         CHECKED,
         "abn australian_business business_number",
     ),
-    rule("AUCompanyNumber", r"\d{3} \d{3} \d{3}", acn.is_valid, WEAK, _AU_ACN),
-    rule("AUCompanyNumber", r"\d{9}", acn.is_valid, SHORT, _AU_ACN),
-    rule("AUTaxFileNumber", r"\d{3} \d{3} \d{2,3}", tfn.is_valid, WEAK, _AU_TAX),
-    rule("AUTaxFileNumber", r"\d{8,9}", tfn.is_valid, SHORT, _AU_TAX),
+    rule("AUCompanyNumber", r"\d{3} \d{3} \d{3}", _stdnum("au.acn"), WEAK, _AU_ACN),
+    rule("AUCompanyNumber", r"\d{9}", _stdnum("au.acn"), SHORT, _AU_ACN),
+    rule("AUTaxFileNumber", r"\d{3} \d{3} \d{2,3}", _stdnum("au.tfn"), WEAK, _AU_TAX),
+    rule("AUTaxFileNumber", r"\d{8,9}", _stdnum("au.tfn"), SHORT, _AU_TAX),
     rule(
         "AUMedicalAccountNumber",
         r"[2-6]\d{3} ?\d{5} ?\d(?:[ /-]?\d)?",
@@ -162,49 +159,49 @@ NUMERIC_RULES: tuple[Rule, ...] = (
     rule(
         "NZInlandRevenueNumber",
         r"\d{2,3}-\d{3}-\d{3}",
-        ird.is_valid,
+        _stdnum("nz.ird"),
         WEAK,
         _IRD,
     ),
-    rule("NZInlandRevenueNumber", r"\d{8,9}", ird.is_valid, SHORT, _IRD),
+    rule("NZInlandRevenueNumber", r"\d{8,9}", _stdnum("nz.ird"), SHORT, _IRD),
     rule(
         "NZBankAccountNumber",
         r"\d\d([ -])\d{4}\1\d{7}[ -]\d{2,3}|\d{15,16}",
-        nz_bank.is_valid,
+        _stdnum("nz.bankaccount"),
         0.6,
         _NZ_BANK,
     ),
-    rule("UKUniqueTaxpayerNumber", r"\d{10}|\d{5} \d{5}", utr.is_valid, WEAK, "utr taxpayer"),
+    rule("UKUniqueTaxpayerNumber", r"\d{10}|\d{5} \d{5}", _stdnum("gb.utr"), WEAK, "utr taxpayer"),
     rule(
         "JPMyNumberCorporate",
         r"[1-9]\d{12}",
-        jp_cn.is_valid,
+        _stdnum("jp.cn"),
         WEAK,
         "法人番号 corporate_number houjin",
     ),
     rule(
         "MYIdentityCardNumber",
         r"\d{6}-\d\d-\d{4}",
-        my_nric.is_valid,
+        _stdnum("my.nric"),
         0.6,
         "nric mykad ic kad_pengenalan",
     ),
-    rule("MYIdentityCardNumber", r"\d{12}", my_nric.is_valid, CONTEXT_ONLY, "nric mykad"),
+    rule("MYIdentityCardNumber", r"\d{12}", _stdnum("my.nric"), CONTEXT_ONLY, "nric mykad"),
     rule(
         "EUTaxIdentificationNumber",
         r"\d{2,3}/\d{3,4}/\d{4,5}",
-        stnr.is_valid,
+        _stdnum("de.stnr"),
         WEAK,
         "steuernummer stnr",
     ),
     rule(
         "EUTaxIdentificationNumber",
         r"\d{10,13}",
-        stnr.is_valid,
+        _stdnum("de.stnr"),
         CONTEXT_ONLY,
         "steuernummer stnr",
     ),
-    rule("IEPersonalPublicServiceNumber", r"\d{7}[A-W][A-IW]?", pps.is_valid, CHECKED, "pps"),
+    rule("IEPersonalPublicServiceNumber", r"\d{7}[A-W][A-IW]?", _stdnum("ie.pps"), CHECKED, "pps"),
 )
 
 _DE_DOC = "[CFGHJKLMNPRTVWXYZ][0-9CFGHJKLMNPRTVWXYZ]{7}"

@@ -70,8 +70,22 @@ _MOBILE_DIGITS = (10, 11)
 _MOBILE_TYPES = frozenset(
     {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
-# Where most of the world's mobile numbers are (regions of the defaults left out).
-_WORLD_REGIONS = ("CN", "ID", "PK", "NG", "BD", "RU", "MX", "JP", "PH", "VN", "TR", "KR")
+# Where most of the world's mobile numbers are (regions of the defaults left out), and whether
+# a bare national mobile number there is written with the national prefix ("0917...") or may go
+# without ("138...", "532...", "916...").
+_WORLD_REGIONS = (
+    ("CN", False),
+    ("ID", True),
+    ("PK", True),
+    ("NG", True),
+    ("BD", True),
+    ("RU", False),
+    ("JP", True),
+    ("PH", True),
+    ("VN", True),
+    ("TR", False),
+    ("KR", True),
+)
 
 
 def language_regions(language: str, configured: Sequence[str]) -> tuple[str, ...]:
@@ -179,15 +193,30 @@ def _is_possible(raw: str) -> bool:
 
 
 def _is_mobile_elsewhere(raw: str) -> bool:
-    """A bare mobile number of one of the most populous countries."""
-    digits = sum(map(str.isdigit, raw))
-    if not _MOBILE_DIGITS[0] <= digits <= _MOBILE_DIGITS[1]:
+    """A bare mobile number of one of the most populous countries, by their mobile patterns
+    (with or without the national prefix; no parse, which would cost one per country)."""
+    digits = "".join(char for char in raw if char.isdigit())
+    if not _MOBILE_DIGITS[0] <= len(digits) <= _MOBILE_DIGITS[1]:
         return False
-    for region in _WORLD_REGIONS:
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            return False
-        if phonenumbers.number_type(number) in _MOBILE_TYPES:
+    for prefix, required, pattern in _world_mobiles():
+        if prefix and digits.startswith(prefix):
+            national = digits[len(prefix) :]
+        elif required:
+            continue
+        else:
+            national = digits
+        if pattern.fullmatch(national):
             return True
     return False
+
+
+@lru_cache(maxsize=1)
+def _world_mobiles() -> tuple[tuple[str, bool, re.Pattern[str]], ...]:
+    patterns = []
+    for region, required in _WORLD_REGIONS:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        mobile = metadata.mobile.national_number_pattern if metadata and metadata.mobile else None
+        if metadata is not None and mobile:
+            prefix = metadata.national_prefix or ""
+            patterns.append((prefix, required and bool(prefix), re.compile(mobile)))
+    return tuple(patterns)
