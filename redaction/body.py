@@ -25,13 +25,19 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from redaction.vocabulary import KNOWN_ROLES, TOOL_ROLES, exempt, is_vocabulary
+from redaction.vocabulary import KNOWN_ROLES, SCHEMA_NUMBERS, TOOL_ROLES, exempt, is_vocabulary
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
 FieldKind = Literal["text", "key", "number"]
 
 # Slots whose value may be a base64 payload (raw, or a data URI).
+# Containers whose keys and values are the caller's own, even where a key is an OpenAI word:
+# exemptions and binary slots do not apply below them.
+FREE_FORM = frozenset(
+    {"metadata", "parameters", "schema", "json_schema", "properties", "examples", "default"}
+    | {"enum", "const", "variables", "arguments", "output", "format", "user_location"}
+)
 BINARY_KEYS = frozenset({"data", "b64_json", "file_data", "image_url", "url", "audio", "image"})
 # Kept for /restore, which walks model answers: keys whose values are never model prose there.
 STRUCTURAL_KEYS = frozenset(
@@ -46,8 +52,10 @@ _DIGIT = re.compile(r"\d")
 _DATA_URI = re.compile(r"data:([^,;]{0,100})((?:;[^,;]{0,100}){0,8});base64,", re.IGNORECASE)
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]*={0,2}")
 _URL_ORIGIN = re.compile(
-    r"https?://[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){0,8}[A-Za-z0-9-]{1,63}(?::\d{1,5})?"
+    r"https?://[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.){0,8}[A-Za-z0-9-]{1,63}(?::\d{1,5})?(?=[/?#]|$)"
 )
+# A run of digits (with separators) long enough to be a phone, an id or a card.
+_PII_DIGITS = re.compile(r"\d(?:[-.]?\d){6,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,7 @@ class TextField:
     flow: int | None = None
     public: tuple[Path, Path | None] = field(default=((), None), compare=False)
     context: str = ""
+    url: bool = False  # the URL of an image or file the provider fetches
 
     @property
     def pointer(self) -> str:
@@ -119,7 +128,12 @@ def replace_texts(
 def strict_json_loads(encoded: str) -> Any:
     """JSON as the request decoder reads it: no duplicate keys, no NaN/Infinity, no lone
     surrogates. Anything else is not treated as JSON (its text is then scanned as a whole)."""
-    value = json.loads(encoded, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+    value = json.loads(
+        encoded,
+        object_pairs_hook=_unique_pairs,
+        parse_constant=_no_constant,
+        parse_float=_finite_float,
+    )
     if _LONE_SURROGATE.search(encoded) and _has_lone_surrogate(value):
         raise ValueError("a string holds an unpaired surrogate")
     return value
@@ -135,9 +149,16 @@ class _Where:
     path: Path
     public: Path
     outer: tuple[Path, Path] | None  # (path, public) of the JSON string this is inside
+    structural: bool = True  # on the request's own structure: exemptions and slots apply
+    context: str = ""  # the last keys above a value, as words (``ssn value``)
 
     def child(self, key: PathKey, public: PathKey) -> _Where:
-        return _Where((*self.path, key), (*self.public, public), self.outer)
+        path, shown = (*self.path, key), (*self.public, public)
+        if isinstance(key, int):
+            return _Where(path, shown, self.outer, self.structural, self.context)
+        structural = self.structural and is_vocabulary(key) and key not in FREE_FORM
+        context = f"{self.context} {_words(key)}".strip()[-MAX_CONTEXT:]
+        return _Where(path, shown, self.outer, structural, context)
 
 
 class _Walker:
@@ -165,21 +186,24 @@ class _Walker:
 
     def member(self, key: str, item: Any, where: _Where) -> None:
         self.key(key, where)
-        if where.outer is None and exempt(key, item):
+        if (where.structural or (where.outer is None and key in SCHEMA_NUMBERS)) and exempt(
+            key, item
+        ):
             return
-        if key == "messages" and isinstance(item, list):
+        top = where.outer is None and len(where.path) == 1
+        if top and key == "messages" and isinstance(item, list):
             self.messages(item, where)
-        elif key in ("input", "prompt") and isinstance(item, str | list):
+        elif top and key in ("input", "prompt") and isinstance(item, str | list):
             self.inputs(item, where)
-        elif key == "instructions" and isinstance(item, str):
+        elif top and key == "instructions" and isinstance(item, str):
             if "system" in self.roles:
                 self.string(item, where, self.flow())
         elif key == "arguments" and isinstance(item, str):
             self.json_string(item, where)
-        elif key in BINARY_KEYS and isinstance(item, str):
+        elif where.structural and key in BINARY_KEYS and isinstance(item, str):
             self.binary(item, where)
         else:
-            self.value(item, where, context=key[:MAX_CONTEXT])
+            self.value(item, where, context=_cue(where.context))
 
     def key(self, key: str, where: _Where) -> None:
         if not is_vocabulary(key):
@@ -213,7 +237,8 @@ class _Walker:
         decoded and scanned; a URL keeps a plain origin and has the rest scanned."""
         origin = _URL_ORIGIN.match(text)
         if origin is not None:
-            self.string(text, where, prefix=_benign_origin(origin.group()))
+            prefix = _benign_origin(origin.group())
+            self.fields.append(self._field(where, text[len(prefix) :], prefix=prefix, url=True))
             return
         data = _DATA_URI.match(text)
         prefix = text[: data.end()] if data is not None else ""
@@ -235,7 +260,7 @@ class _Walker:
         except (ValueError, RecursionError):
             self.string(encoded, where)
             return
-        inside = _Where((), (), (where.path, where.public))
+        inside = _Where((), (), (where.path, where.public), structural=False)
         try:
             self.value(decoded, inside)
         except RecursionError:
@@ -250,19 +275,25 @@ class _Walker:
             self.message(message, where.child(index, index), flow)
 
     def inputs(self, value: str | list[Any], where: _Where) -> None:
-        """``input``/``prompt`` of the Responses, completions and embeddings APIs."""
-        flow = self.flow()
+        """``input``/``prompt`` of the Responses, completions and embeddings APIs. Items are
+        read one after another (one flow); a list of plain strings is a batch of separate
+        inputs (embeddings, completions), each read alone."""
         if isinstance(value, str):
-            self.string(value, where, flow)
+            self.string(value, where, self.flow())
             return
+        flow = self.flow()
         for index, item in enumerate(value):
-            self.message(item, where.child(index, index), flow)
+            if isinstance(item, dict):
+                self.message(item, where.child(index, index), flow)
+            else:
+                self.value(item, where.child(index, index))
 
-    def message(self, message: Any, where: _Where, flow: int) -> None:
+    def message(self, message: Any, where: _Where, flow: int, *, part: bool = False) -> None:
+        """A message or input item (``part``: a content part, never skipped by role)."""
         if not isinstance(message, dict):
             self.value(message, where, flow)
             return
-        if self._skipped(message):
+        if not part and self._skipped(message):
             return
         for position, (key, item) in enumerate(message.items()):
             inner = where.child(key, key if is_vocabulary(key) else f"*{position}")
@@ -276,18 +307,18 @@ class _Walker:
         if isinstance(content, str):
             self.string(content, where, flow)
         elif isinstance(content, list):
-            for index, part in enumerate(content):
-                self.message(part, where.child(index, index), flow)
+            for index, item in enumerate(content):
+                self.message(item, where.child(index, index), flow, part=True)
         else:
             self.value(content, where)
 
     def _skipped(self, message: Mapping[str, Any]) -> bool:
         """Left alone: a message whose role is exactly a known role not in ``scan_roles``, and
         function calls and outputs of the Responses API when their role is not scanned."""
-        role = message.get("role")
-        if isinstance(role, str) and role in KNOWN_ROLES:
-            return role not in self.roles
         kind = message.get("type")
+        role = message.get("role")
+        if kind in (None, "message") and isinstance(role, str) and role in KNOWN_ROLES:
+            return role not in self.roles
         if kind == "function_call":
             return "assistant" not in self.roles
         if kind == "function_call_output":
@@ -310,13 +341,55 @@ class _Walker:
         flow: int | None = None,
         context: str = "",
     ) -> None:
+        self.fields.append(
+            self._field(
+                where, text, kind, prefix=prefix, encoded=encoded, flow=flow, context=context
+            )
+        )
+
+    @staticmethod
+    def _field(
+        where: _Where,
+        text: str,
+        kind: FieldKind = "text",
+        *,
+        prefix: str = "",
+        encoded: bool = False,
+        flow: int | None = None,
+        context: str = "",
+        url: bool = False,
+    ) -> TextField:
         inner: Path | None = None
         public: tuple[Path, Path | None] = (where.public, None)
         path = where.path
         if where.outer is not None:
             path, inner, public = where.outer[0], where.path, (where.outer[1], where.public)
-        found = TextField(path, inner, text, kind, prefix, encoded, flow, public, context)
-        self.fields.append(found)
+        return TextField(path, inner, text, kind, prefix, encoded, flow, public, context, url)
+
+
+def _cue(context: str) -> str:
+    """The keys above a value, when they name a kind of personal data: read before the value,
+    they help a detector as a cue word does. Other keys are left out: some (``model``,
+    ``version``) would read as a reason not to report a number."""
+    return context if _CUES.search(context) else ""
+
+
+_CUES = re.compile(
+    r"\b(?:ssn|sin|social|security|phone|tel|telephone|mobile|cell|fax|card|credit|debit|iban"
+    r"|account|acct|routing|passport|licen[cs]e|tax|tin|itin|vat|national|insurance|nhs|nino"
+    r"|identity|identification|id|nric|pesel|dni|nif|email|mail|dob|birth|born|bank|swift|bic"
+    r"|ip|personal|citizen|medicare|aadhaar|pan)\b"
+)
+
+
+def _words(key: str) -> str:
+    """A key as the words it spells: ``socialSecurityNumber`` -> ``social security number``,
+    ``phones`` -> ``phones phone``."""
+    words = " ".join(_WORD.findall(key)).lower()
+    return f"{words} {words[:-1]}" if words.endswith("s") and len(words) > 3 else words
+
+
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 def _effective_roles(scan_roles: Collection[str]) -> frozenset[str]:
@@ -328,7 +401,7 @@ def _benign_origin(origin: str) -> str:
     """``scheme://host[:port]`` kept out of the scan when the host looks like a host name: the
     slot needs it as it is, and its path, query and fragment are scanned. A host with long digit
     runs is scanned whole."""
-    return "" if re.search(r"\d{5}", origin) else origin
+    return "" if _PII_DIGITS.search(origin) else origin
 
 
 def _decode(payload: str) -> bytes | None:
@@ -340,14 +413,15 @@ def _decode(payload: str) -> bytes | None:
 
 
 def _as_text(data: bytes) -> str | None:
-    """``data`` as text when it is UTF-8 without control characters other than whitespace."""
+    """``data`` as text: UTF-8, or else Latin-1, when nearly every character is printable or
+    whitespace (images, audio and PDFs are not)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return None
-    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text[:4096]):
-        return None
-    return text
+        text = data.decode("latin-1")
+    sample = text[:4096]
+    readable = sum(c.isprintable() or c in "\t\n\r\f" for c in sample)
+    return text if readable >= 0.95 * len(sample) else None
 
 
 def _decode_text(payload: str) -> str | None:
@@ -420,6 +494,13 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(result) != len(pairs):
         raise ValueError("duplicate key")
     return result
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError("a number too large for JSON")
+    return number
 
 
 def _no_constant(name: str) -> Any:

@@ -26,6 +26,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from html.entities import html5
 from typing import Any
@@ -34,14 +35,19 @@ import regex
 
 Span = tuple[int, int]
 
-MAX_PASSES = 3
+MAX_PASSES = 5
 # A character whose NFKC is longer than this stays as it is (U+FDFA expands to 18).
 MAX_EXPANSION = 4
+# A base64 token longer than this is a payload, not a disguise (decoding it costs more than it
+# can hide in chat text).
+MAX_BASE64 = 65536
+_SPANS_SPACES = frozenset({"at", "dot", "spelled"})
 
 # Non-ASCII characters that may change: removed, digits, spaces, dashes, and NFKC_Quick_Check=No
 # (the characters whose NFKC differs from themselves).
 _SPECIAL_CLASS = (
-    r"[[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zs}\p{Pd}\p{Nd}\u2212\p{NFKC_QC=N}]--[\x00-\x7f]]"
+    r"[[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zs}\p{Pd}\p{Nd}\u2212\u00b7\u2022\u2027\u30fb"
+    r"\u2219\p{NFKC_QC=N}]--[\x00-\x7f]]"
 )
 _TLD = r"(?:com|org|net|edu|gov|io|co|uk|de|fr|nl|es|it|ch|se|no|info|biz|us|ca|au|jp|cn|in)"
 # The scan's alternatives, each with the trigger that must be in a text for it to be tried (a
@@ -52,7 +58,7 @@ _PARTS: tuple[tuple[str, str], ...] = (
         r"(?P<percent>(?:%[0-9A-Fa-f]{2})+)"
         r"|\\(?:(?P<hexbytes>x[0-9A-Fa-f]{2}(?:\\x[0-9A-Fa-f]{2})*)"
         r"|(?P<pair>u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-        r"|(?P<unicode>u[0-9a-fA-F]{4})"
+        r"|(?P<unicode>u[0-9a-fA-F]{4}|u\{[0-9a-fA-F]{1,6}\}|U[0-9a-fA-F]{8})"
         r"|(?P<escape>[\"\\/]))"
         r"|&(?:(?P<decimal>\#0*[0-9]{1,8}(?![0-9]);?)"
         r"|(?P<hex>\#[xX]0*[0-9a-fA-F]{1,8}(?![0-9a-fA-F]);?)"
@@ -74,14 +80,16 @@ _PARTS: tuple[tuple[str, str], ...] = (
         + r"(?!\w))",
     ),
     (
-        "base64",
-        r"(?P<base64>(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}){3,}"
-        r"(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)(?![A-Za-z0-9+/=]))",
-    ),
-    (
         "groups",
         r"(?P<groups>(?<![\w/.])(?:\d{4}|[A-Za-z]{2}\d{2})(?P<sep>[/_.])[A-Za-z0-9]{4}"
-        r"(?:(?P=sep)[A-Za-z0-9]{4})+(?:(?P=sep)[A-Za-z0-9]{1,3})?(?![\w/]))",
+        r"(?:(?P=sep)[A-Za-z0-9]{4})+(?:(?P=sep)[A-Za-z0-9]{1,3})?(?![\w/])"
+        r"|(?<![\w:])\d{4}(?P<colon>:)\d{4}(?::\d{4})+(?::\d{1,3})?(?![\w:])"
+        r"|(?<![\w.])(?P<scientific>\d\.\d{12,}[eE]\+?\d{1,2})(?![\w.])"
+        r"|(?<![\w,'.])\d{1,3}(?P<thousands>[,'])\d{3}(?:(?P=thousands)\d{3}){3,}(?![\w,']))",
+    ),
+    (
+        "base64",
+        r"(?P<base64>(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{14,}={0,2}(?![A-Za-z0-9+/=]))",
     ),
     (
         "mixed",
@@ -98,7 +106,9 @@ _ASCII_TRIGGERS: dict[str, re.Pattern[str]] = {
     "dot": re.compile(r"[\[({<] ?(?:dot|DOT|Dot) ?[\])}>]"),
     "spelled": re.compile(r" (?:dot|DOT) "),
     "base64": re.compile(r"[A-Za-z0-9+/]{14}"),
-    "groups": re.compile(r"[/_.][0-9A-Za-z]{4}[/_.]"),
+    "groups": re.compile(
+        r"[/_.:][0-9A-Za-z]{4}[/_.:]|\d[,']\d{3}[,']\d{3}[,']\d{3}|\d\.\d{12,}[eE]"
+    ),
 }
 _UNICODE_TRIGGERS: dict[str, regex.Pattern[str]] = {
     "marks": regex.compile(r"[\x21-\x7e][\p{Mn}\p{Me}]"),
@@ -132,6 +142,7 @@ _SPECIAL = regex.compile(r"(?V1)" + _SPECIAL_CLASS)
 _REMOVED = regex.compile(r"[\p{Default_Ignorable_Code_Point}\p{Cf}]")
 _DIGIT = regex.compile(r"\p{Nd}")
 _SPACE = regex.compile(r"\p{Zs}")
+_MIDDLE_DOTS = frozenset("\u00b7\u2022\u2027\u30fb\u2219")
 _DASH = regex.compile(r"[\p{Pd}\u2212]")
 # Digit values for Nd characters newer than this Python's unicodedata.
 _NUMERIC_VALUES = tuple(regex.compile(rf"\p{{Numeric_Value={value}}}") for value in range(10))
@@ -263,6 +274,8 @@ def canonicalize(text: str) -> CanonicalText:
         current, step, changes = rewritten
         offsets = step if offsets is None else _compose(step, offsets)
         windows = _windows(current, changes)
+        if _triggered(current) & _SPANS_SPACES:  # their matches cross spaces: scan it all
+            windows = [(0, len(current))]
     if offsets is not None and current == text and offsets.is_identity(len(text)):
         offsets = None
     return CanonicalText(text, current, offsets)
@@ -404,7 +417,10 @@ def _on_pair(out: _Builder, match: Any) -> None:
 
 
 def _on_unicode(out: _Builder, match: Any) -> None:
-    code = int(match.group()[2:], 16)
+    code = int(match.group()[2:].strip("{}"), 16)
+    if code > 0x10FFFF:
+        out.copy_to(match.end())
+        return
     if 0xD800 <= code <= 0xDFFF:  # a lone surrogate stays as it is written
         out.copy_to(match.end())
     else:
@@ -434,9 +450,17 @@ def _on_named(out: _Builder, match: Any) -> None:
 
 
 def _on_groups(out: _Builder, match: Any) -> None:
-    """Card and account numbers in groups of four split by ``/``, ``_`` or ``.``: read as
-    groups split by spaces."""
-    out.replace_to(match.end(), match.group().replace(match.group("sep"), " "), one_for_one=True)
+    """Card and account numbers in groups of four split by ``/``, ``_``, ``.`` or ``:``: read
+    as groups split by spaces; a 13+ digit number with thousands separators, as its digits."""
+    text = match.group()
+    if match.group("scientific"):  # 4.539148803436467e15: the card number it is
+        out.replace_to(match.end(), str(int(Decimal(text))))
+        return
+    if match.group("thousands"):
+        out.replace_each([char if char.isdigit() else "" for char in text])
+        return
+    separator = match.group("sep") or match.group("colon")
+    out.replace_to(match.end(), text.replace(separator, " "), one_for_one=True)
 
 
 def _on_mixed(out: _Builder, match: Any) -> None:
@@ -488,13 +512,29 @@ def _on_base64(out: _Builder, match: Any) -> None:
 
 
 def _base64_text(token: str) -> str | None:
-    try:
-        text = base64.b64decode(token, validate=True).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
+    """The text a base64 token spells (padding optional), when it spells text at all. A token
+    without both cases of letters is not taken for base64 (a card number is valid base64)."""
+    body = token.rstrip("=")
+    if len(body) % 4 == 1 or len(body) > MAX_BASE64 or body.islower() or body.isupper():
         return None
-    printable = sum(char.isprintable() or char in "\t\n\r" for char in text)
+    if not any(char.isalpha() for char in body):
+        return None
+    try:
+        data = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except ValueError:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    plain = sum(char.isascii() and (char.isprintable() or char.isspace()) for char in text)
+    readable = sum(
+        char.isprintable() or char.isspace() or _REMOVED.match(char) is not None for char in text
+    )
     letters = sum(char.isalnum() for char in text)
-    return text if printable == len(text) and letters * 2 >= len(text) else None
+    if readable < 0.95 * len(text) or plain < 0.85 * len(text) or letters < 4:
+        return None
+    return text
 
 
 def _on_chars(out: _Builder, match: Any) -> None:
@@ -559,7 +599,7 @@ def _plain_char(char: str) -> str | None:
         return _digit(char)
     if _SPACE.match(char):
         return " "
-    if _DASH.match(char):
+    if _DASH.match(char) or char in _MIDDLE_DOTS:
         return "-"
     return None
 

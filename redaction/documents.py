@@ -14,6 +14,8 @@ spans and masked on both sides.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -25,10 +27,12 @@ from redaction.entities import Document, Entity
 SEPARATOR = "\n\n"
 
 
-SEAM_WINDOW = 40
+SEAM_WINDOW = 64
 # Between two texts whose boundary is not inside a value (see ``_glued``).
 SEAM_BREAK = "\n"
-_SENTENCE_END = frozenset(".,;:!?)]}\"'\u3002\uff01\uff1f")
+_ADDRESS_START = re.compile(r"[\w.+-]{0,64}@\w")
+_BREAK = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u2019\u201d]*\s+|\n")
+_SENTENCE_END = frozenset(".!?)]}\"'\u3002\uff01\uff1f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,18 +205,58 @@ def _group_seams(
     boundaries.discard(total)
     boundaries.discard(0)
     covered = (0, -1)
+    emitted: set[tuple[Piece, ...]] = set()
     for boundary in sorted(boundaries):
         low, high = max(0, boundary - window), min(total, boundary + window)
-        if covered[0] <= low and high <= covered[1]:
-            continue  # short texts: the previous seam already holds this whole window
-        covered = (low, high)
+        half = (max(0, boundary - window // 2), min(total, boundary + window // 2))
+        if covered[0] <= half[0] and half[1] <= covered[1]:
+            continue  # short texts: a value that crosses here lies in the previous seam
         pieces = _window(texts, group, starts, low, high)
+        pieces = _trim(texts, pieces, _offset_of(group, starts, pieces, boundary))
+        if not pieces or tuple(pieces) in emitted:
+            continue
+        emitted.add(tuple(pieces))
+        covered = (low, high)
         joined = canonicalize(_join(texts, pieces))
         view = None if joined.identity else joined
         if joined.text.strip():
             yield Chunk(
                 pieces[0].text_index, pieces[0].text_start, joined.text, tuple(pieces), view
             )
+
+
+def _offset_of(
+    group: Sequence[int], starts: Sequence[int], pieces: Sequence[Piece], boundary: int
+) -> int:
+    """Where stream offset ``boundary`` falls in the seam laid out from ``pieces``."""
+    position = {index: start for index, start in zip(group, starts, strict=True)}
+    for piece in pieces:
+        begin = position[piece.text_index] + piece.text_start
+        if begin <= boundary < begin + piece.length:
+            return piece.chunk_offset + boundary - begin
+    return pieces[-1].chunk_offset + pieces[-1].length if pieces else 0
+
+
+def _trim(texts: Sequence[str], pieces: list[Piece], middle: int) -> list[Piece]:
+    """The pieces cut to the sentence around ``middle``: no value runs across a sentence break
+    (closing punctuation and space, a line break, or a break between texts), so text beyond one
+    is not needed. No pieces when a break falls right at ``middle``: nothing can cross it."""
+    joined = _join(texts, pieces)
+    before = [m.end() for m in _BREAK.finditer(joined, 0, middle)]
+    low = before[-1] if before else 0
+    after = _BREAK.search(joined, middle)
+    high = after.start() if after else len(joined)
+    if low >= middle or high <= middle:
+        return []
+    if not joined[low:middle].strip() or not joined[middle:high].strip():
+        return []
+    clipped: list[Piece] = []
+    for piece in pieces:
+        begin, end = max(low, piece.chunk_offset), min(high, piece.chunk_offset + piece.length)
+        if begin < end:
+            start = piece.text_start + begin - piece.chunk_offset
+            clipped.append(Piece(piece.text_index, start, begin - low, end - begin))
+    return clipped
 
 
 def _in_original(view: CanonicalText, entities: Iterable[Entity]) -> list[Entity]:
@@ -227,10 +271,15 @@ def _window(
     ``_join`` lays them out."""
     pieces: list[Piece] = []
     offset = 0
-    for index, start in zip(group, starts, strict=True):
+    first_text = max(bisect_right(starts, low) - 1, 0)
+    for index, start in zip(group[first_text:], starts[first_text:], strict=True):
+        if start >= high:
+            break
         begin, end = max(low, start), min(high, start + len(texts[index]))
         if begin < end:
-            if pieces and not _glued(_last_char(texts, pieces[-1]), texts[index][begin - start]):
+            first = begin - start
+            glued = _glued(_last_char(texts, pieces[-1]), texts[index][first]) if pieces else True
+            if not glued and not _starts_an_address(texts[index], first):
                 offset += len(SEAM_BREAK)
             pieces.append(Piece(index, begin - start, offset, end - begin))
             offset += end - begin
@@ -260,3 +309,7 @@ def _glued(left: str, right: str) -> bool:
     if left in _SENTENCE_END:
         return right.isalnum() and not right.isupper()
     return not (right.isupper() and (left.islower() or left.isdigit()))
+
+
+def _starts_an_address(text: str, start: int) -> bool:
+    return _ADDRESS_START.match(text, start) is not None

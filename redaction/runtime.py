@@ -113,6 +113,7 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         seam_detector = EmbeddedDetector(build_recognizer(settings), pool)
     else:
         detector = EmbeddedDetector(build_recognizer(settings), pool)
+        seam_detector = detector  # seams beside the texts: never counted against the batches
     limits = Limits(
         max_doc_chars=settings.pii_max_doc_chars,
         docs_per_batch=settings.pii_docs_per_batch,

@@ -88,16 +88,23 @@ class RedactionService:
         if config.mask_style == "placeholder" and self.placeholders is None:
             raise SettingsError("mask_style placeholder needs PII_RESTORE_KEY")
         fields = find_texts(request.body, config.scan_roles)
-        views = [canonicalize(field.text) for field in fields]
-        contexts = [_context(field) for field in fields]
-        texts = [context + view.text for context, view in zip(contexts, views, strict=True)]
-        scope = ScanScope(deadline, config.detection_language, config.correlation_id, tenant_id)
-        report = await self.scanner.scan(texts, scope, [field.flow for field in fields])
-        findings = await self._find_custom(policy, texts, deadline)
-        found = _apply_policy(policy, texts, report, findings)
+        try:
+            views = await run_cpu(self.pool, deadline, _canonical_views, fields)
+        except DeadlineError:  # not even read in time: nothing is scanned, nothing is claimed
+            views = [CanonicalText(field.text, field.text) for field in fields]
+            report = _nothing_scanned(fields)
+            found: list[list[Entity]] = [[] for _ in fields]
+            contexts = ["" for _ in fields]
+        else:
+            contexts = [_context(field) for field in fields]
+            texts = [context + view.text for context, view in zip(contexts, views, strict=True)]
+            scope = ScanScope(deadline, config.detection_language, config.correlation_id, tenant_id)
+            report = await self.scanner.scan(texts, scope, [field.flow for field in fields])
+            findings = await self._find_custom(policy, texts, deadline)
+            found = _apply_policy(policy, texts, report, findings)
         kept = [
-            _to_original(view, _without_context(entities, len(context)))
-            for view, context, entities in zip(views, contexts, found, strict=True)
+            _for_slot(field, _to_original(view, _without_context(entities, len(context))))
+            for field, view, context, entities in zip(fields, views, contexts, found, strict=True)
         ]
         _describe(diagnostics, report, kept, fields)
         if report.unscanned and config.fail_closed:
@@ -143,6 +150,33 @@ def _apply_policy(
         policy.keep(text, [*detected, *custom])
         for text, detected, custom in zip(texts, report.entities, findings.entities, strict=True)
     ]
+
+
+# In the URL of an image or file the provider fetches: a date is a signature parameter
+# (``sv=2022-11-02``) and a SAS token is the grant the fetch needs, not personal data.
+FETCHED_URL_CATEGORIES = frozenset({"Date", "DateTime", "AzureSAS"})
+
+
+def _for_slot(field: TextField, entities: list[Entity]) -> list[Entity]:
+    if not field.url:
+        return entities
+    return [entity for entity in entities if entity.category not in FETCHED_URL_CATEGORIES]
+
+
+def _nothing_scanned(fields: Sequence[TextField]) -> ScanReport:
+    """Every text that holds anything marked unscanned: the deadline came before any scan."""
+    unscanned = {i: FailureReason.DEADLINE for i, f in enumerate(fields) if f.text.strip()}
+    return ScanReport(
+        entities=[[] for _ in fields],
+        unscanned=dict(unscanned),
+        documents=len(unscanned),
+        unscanned_documents=len(unscanned),
+        failure_reason=FailureReason.DEADLINE,
+    )
+
+
+def _canonical_views(fields: Sequence[TextField]) -> list[CanonicalText]:
+    return [canonicalize(field.text) for field in fields]
 
 
 def _context(field: TextField) -> str:

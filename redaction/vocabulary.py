@@ -158,7 +158,10 @@ FIELD_NAMES = frozenset(
 _TOKEN = re.compile(r"[a-z][a-z0-9_.+/-]{0,63}")
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-_LONG_DIGITS = re.compile(r"\d{6}")
+# A run of digits, separators allowed, long enough to be an SSN, a phone or a card; a date
+# (model versions carry one) does not count.
+_LONG_DIGITS = re.compile(r"\d(?:[-. ]?\d){6,}")
+_DATE = re.compile(r"(?:19|20)\d\d-?[01]\d-?[0-3]\d")
 
 _ENUM_KEYS = frozenset(
     {
@@ -209,6 +212,13 @@ _NUMERIC_KEYS = frozenset(
 )
 
 
+# JSON Schema's numeric keywords: a bound in a tool's or a format's schema, not data.
+SCHEMA_NUMBERS = frozenset(
+    {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+    | {"minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"}
+)
+
+
 def is_vocabulary(key: str) -> bool:
     return key in FIELD_NAMES
 
@@ -218,7 +228,7 @@ def exempt(key: str, value: Any) -> bool:
     no run of six digits (an id or token never needs one; a number hidden there is scanned)."""
     if key == "role":
         return isinstance(value, str) and value in KNOWN_ROLES
-    if key in _NUMERIC_KEYS:
+    if key in _NUMERIC_KEYS or key in SCHEMA_NUMBERS:
         return _parameter_shaped(value)
     if key == "model":
         return _shaped(value, _MODEL)
@@ -245,5 +255,5 @@ def _shaped(value: Any, shape: re.Pattern[str]) -> bool:
     return (
         isinstance(value, str)
         and shape.fullmatch(value) is not None
-        and _LONG_DIGITS.search(value) is None
+        and _LONG_DIGITS.search(_DATE.sub("-", value)) is None
     )

@@ -79,7 +79,7 @@ async def test_a_later_turn_sends_only_new_text(
     # only the new message: the seams between messages are read in process, not sent
     assert after["characters"] - before["characters"] == len("Call +1 206-555-0143")
     assert result["diagnostics"]["cached_docs"] == 2
-    assert result["diagnostics"]["total_docs"] == 4  # three texts and one seam
+    assert result["diagnostics"]["total_docs"] == 3  # no seam: each message starts a sentence
     assert result["redacted_body"]["messages"][0]["content"] == "Mail me at " + "#" * 17
     assert result["redacted_body"]["messages"][2]["content"] == "Call " + "#" * 15
     _, again = await post_redact(service, _chat(*first, "Call +1 206-555-0143"))
@@ -143,7 +143,7 @@ async def test_fail_closed_counts_cached_chunks_as_covered(
     )
     assert (status, refused["status"]) == (503, "error")
     assert refused["diagnostics"]["unscanned_docs"] == 1
-    assert refused["diagnostics"]["total_docs"] == 3  # two texts and their seam
+    assert refused["diagnostics"]["total_docs"] == 2  # no seam: the second starts a sentence
     assert "redacted_body" not in refused
 
 

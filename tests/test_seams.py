@@ -30,13 +30,20 @@ def test_texts_without_a_shared_flow_get_no_seam() -> None:
     ]
 
 
-def test_a_sentence_end_or_a_new_sentence_is_a_line_break() -> None:
-    [seam] = _seams(["Mail alice@example.com.", "Thanks"], [0, 0])
-    assert seam.text == "Mail alice@example.com.\nThanks"
-    [seam] = _seams(["Mail alice@example.com", "Thanks"], [0, 0])
-    assert seam.text == "Mail alice@example.com\nThanks"
-    placed = list(seam.place([Entity(len(seam.text) - 6, 6, "X", 1.0)]))
-    assert placed == [(1, Entity(0, 6, "X", 1.0))]
+def test_no_seam_where_a_sentence_ends_or_starts() -> None:
+    assert _seams(["Mail alice@example.com.", "Thanks"], [0, 0]) == []
+    assert _seams(["Mail alice@example.com", "Thanks"], [0, 0]) == []
+    assert _seams(["Done. ", "4111 1111 1111 1111"], [0, 0]) == []
+
+
+def test_a_capital_that_starts_an_address_is_glued() -> None:
+    [seam] = _seams(["mail john", "Doe@example.com please"], [0, 0])
+    assert seam.text == "mail johnDoe@example.com please"
+
+
+def test_a_seam_keeps_its_sentence_and_no_more() -> None:
+    [seam] = _seams(["Hello there. My SSN is 536-22", "-8915. Bye now."], [0, 0])
+    assert seam.text == "My SSN is 536-22-8915"
 
 
 def test_every_chunk_cut_of_a_long_text_has_a_seam() -> None:
@@ -46,7 +53,7 @@ def test_every_chunk_cut_of_a_long_text_has_a_seam() -> None:
     seams = seam_chunks([text], chunks, [None])
     assert len(seams) == len(cuts)
     for cut, seam in zip(cuts, seams, strict=True):
-        assert seam.text == text[cut - SEAM_WINDOW : cut + SEAM_WINDOW]
+        assert seam.text == text[cut - SEAM_WINDOW : cut + SEAM_WINDOW]  # no sentence break
     assert not any("4111 1111 1111 1111" in chunk.text for chunk in chunks)
     assert any("4111 1111 1111 1111" in seam.text for seam in seams)
 
