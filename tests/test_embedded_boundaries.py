@@ -157,6 +157,21 @@ PHONES = [
     ("0013321234567", [], "en"),
 ]
 
+# Bare domains on real top-level domains, a URL glued to a full stop, a BIC alone, CIDR.
+NAMES = [
+    (
+        "short links: bit.ly/3xYz, nyti.ms and t.me/joe",
+        [("URL", "bit.ly/3xYz"), ("URL", "nyti.ms"), ("URL", "t.me/joe")],
+    ),
+    ("官网是:example.co.uk。", [("URL", "example.co.uk")]),
+    ("Read it.https://example.com/a today", [("URL", "https://example.com/a")]),
+    ("Done.www.example.org", [("URL", "www.example.org")]),
+    ("see setup.py, main.rs, row.id, self.name and v2.4.1", []),
+    ("DEUTDEFF", [("SWIFTCode", "DEUTDEFF")]),
+    ("Please read the DOCUMENT today", []),
+    ("route 10.1.2.0/24 via the gateway", [(IP, "10.1.2.0")]),
+]
+
 # Digit-heavy text that holds no personal data.
 NEGATIVES = [
     "Upgraded from v2.4.1 to v10.4.12.1 (build 20240305.17) yesterday.",
@@ -214,6 +229,11 @@ def test_phone_shapes_and_cues_in_other_scripts(
     text: str, expected: Expected, language: str
 ) -> None:
     check(text, expected, language)
+
+
+@pytest.mark.parametrize(("text", "expected"), NAMES)
+def test_bare_domains_bics_and_cidr(text: str, expected: Expected) -> None:
+    check(text, expected)
 
 
 @pytest.mark.parametrize("text", NEGATIVES)

@@ -35,6 +35,8 @@ _SHAPES = (
     rf"@(?P<email>){_L}(?:(?:{_W}|-)*{_L})?(?:\.{_L}(?:(?:{_W}|-)*{_L})?)*"
     rf"\.[^\W\d_]{{2,}}{_END}",
     r"[:w](?P<url>)(?:(?<=:)//|(?<=w)ww\.)[^\s<>\"'`]+",
+    r"\.(?P<domain>)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(?![\w@-])(?::\d{1,5}(?!\d))?(?:/[^\s<>\"'`]*)?",
     r"s(?P<sas>)ig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}",
     r":(?P<ipv6>)(?:[0-9A-Fa-f]{0,4}:){1,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
     rf"(?:%[0-9A-Za-z_.-]+)?(?!{_L}|:[0-9A-Fa-f:])",
@@ -77,6 +79,7 @@ _LOCAL_PART = re.compile(rf"{_L}(?:{_W}|[.+-]){{0,63}}\Z")
 _SCHEME = re.compile(r"(?:https?|s?ftp|wss?)\Z", re.I)
 _HEX_HEAD = re.compile(r"[0-9A-Fa-f]{1,4}\Z")
 _HOST = re.compile(r"[\w-]{1,63}\Z")
+_LABEL = re.compile(r"(?<![\w.@/-])[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 _MONTH_WORD = re.compile(r"[^\W\d_]{3,9}\.? \Z")
 _WHITESPACE = re.compile(r"\s")
 # Shapes whose classification looks inside the whole span; others are rescanned when they fail.
@@ -112,7 +115,10 @@ def next_candidate(text: str, position: int) -> Candidate | None:
         candidate = _candidate(match, text)
         if candidate is not None:
             return candidate
-        position = _next_token(text, match.start(), match.end())  # the rest may hold a value
+        if match.lastgroup == "domain":  # any dot may start one: the next is tried
+            position = match.start() + 1
+        else:
+            position = _next_token(text, match.start(), match.end())  # the rest may hold a value
     return None
 
 
@@ -126,7 +132,10 @@ def _candidate(match: re.Match[str], text: str) -> Candidate | None:
         return None
     if shape == "ipv6" and text.endswith(":", 0, end) and not text.endswith("::", 0, end):
         end -= 1  # "at 2001:db8::1: down": the colon ends the sentence
-    resume = end if shape in _SELF_SEARCHING else _next_token(text, anchor, end)
+    if shape == "domain":
+        resume = anchor + 1  # not a domain: what follows its dot is read on
+    else:
+        resume = end if shape in _SELF_SEARCHING else _next_token(text, anchor, end)
     return Candidate(shape, start, end, glued, resume)
 
 
@@ -142,6 +151,8 @@ def widen(shape: str, text: str, start: int) -> int | None:
         return start - len(found.group()) if found else start
     if shape == "redis":
         return _widened(_HOST, head, start)
+    if shape == "domain":  # "Done.www.example.com": the URL starts at "www."
+        return None if text.startswith("www.", start + 1) else _widened(_LABEL, head, start)
     if shape == "day_year":
         return _widened(_MONTH_WORD, head, start)
     if shape == "iban":
@@ -176,9 +187,7 @@ def _glued(shape: str, text: str, start: int) -> bool | None:
     if shape == "iban":
         return _SPACED_WORD.match(before) is not None or before == "-"
     if shape == "url":
-        continues = text.startswith("www.", start) and (
-            _SPACED_WORD.match(before) or before in "./"
-        )
+        continues = text.startswith("www.", start) and (_SPACED_WORD.match(before) or before == "/")
         return None if continues else False
     boundary = _LEFT_BOUNDARY.get(shape)
     return None if boundary is not None and boundary.match(before) else False

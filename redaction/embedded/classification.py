@@ -24,6 +24,11 @@ _SPREAD_CARD = re.compile(r"\d{4}(?:\s+\d{4}){2}\s+\d{1,7}")
 _SPREAD_BEFORE = re.compile(r"(?<!\d)\d{4}[\t\r\n]+\Z")
 _SPREAD_AFTER = re.compile(r"[\t\r\n]+\d{4}(?!\d)")
 _CARD_SCORE = 0.9
+_CIDR = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3})/\d{1,2}")
+# A BIC of letters only is any upper-case word with a country code inside ("QUESTION"); only
+# alone (a message that is just "DEUTDEFF") is it taken without a cue.
+_ALONE_SWIFT_SCORE = 0.55
+_WORD_CHARACTER = re.compile(r"[^\W_]")
 _EXTENSION = re.compile(r" ?(?:x|ext\.?|extension) ?\d{1,6}(?![^\W_])", re.IGNORECASE)
 _IBAN_SHAPED_SCORE = 0.6
 # Pieces of a run: split at spaces, and around a parenthesis unless it closes on its piece.
@@ -123,6 +128,10 @@ def classify(candidate: Candidate, scan: Scan) -> Iterator[Entity]:
         yield from _classify_code(scan, candidate)
     elif candidate.shape == "url":
         yield from _classify_url(scan, start, end)
+    elif candidate.shape == "domain":
+        end = network.url_end(scan.text, start, end)
+        if network.is_bare_domain(scan.text[start:end]):
+            yield Entity(start, end - start, network.URL, network.DOMAIN_SCORE)
     else:
         verdict = _single_verdict(candidate.shape, scan, start, end)
         if verdict is not None and verdict.score >= scan.min_score:
@@ -141,7 +150,10 @@ def _single_verdict(shape: str, scan: Scan, start: int, end: int) -> _Verdict | 
         return _best_rule(_HETU_RULES, value.upper(), _context(scan, start, end))
     if shape in ("nino", "swift"):
         rules = _NINO_RULES if shape == "nino" else _SWIFT_RULES
-        return _best_rule(rules, value, _context(scan, start, end))
+        verdict = _best_rule(rules, value, _context(scan, start, end))
+        if shape == "swift" and verdict is not None and _alone(scan.text, start, end):
+            return _Verdict(verdict.category, max(verdict.score, _ALONE_SWIFT_SCORE))
+        return verdict
     if shape == "ipv6":
         if not network.is_ip_address(value):
             return None
@@ -183,6 +195,11 @@ def _classify_numeric(scan: Scan, candidate: Candidate) -> list[Entity]:
     start, end = candidate.start, candidate.end
     if scan.text.startswith("(", start) and _OPEN_PAREN.match(scan.text, start, end):
         start += 1  # "(4111 1111 1111 1111)": the parenthesis is not part of the number
+    cidr = _CIDR.fullmatch(scan.text, start, end)
+    if cidr is not None and network.is_ip_address(cidr[1]):  # "10.1.2.0/24": the address
+        context = _context(scan, start, end)
+        score = context.adjust(network.IP_SCORE, network.IP_CUES)
+        return [Entity(start, len(cidr[1]), network.IP, score)] if score >= scan.min_score else []
     if candidate.glued:
         found = _classify_glued_run(scan, start, end)
     else:
@@ -426,6 +443,11 @@ def _date_verdict(
         return None
     context = context or _context(scan, start, end)
     return _Verdict(dates.birth_category(context), score)
+
+
+def _alone(text: str, start: int, end: int) -> bool:
+    """Nothing but spaces and punctuation shares the text with ``text[start:end]``."""
+    return not _WORD_CHARACTER.search(text, 0, start) and not _WORD_CHARACTER.search(text, end)
 
 
 def _is_coordinate_pair(value: str) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import phonenumbers
+
 from redaction.embedded.context import cues
 
 EMAIL = "Email"
@@ -15,7 +17,23 @@ URL_SCORE = 0.85
 IP_SCORE = 0.75
 IP_CUES = cues("ip ip_address server host address client")
 
+DOMAIN_SCORE = 0.7
+
 _TRAILING = ".,;:!?'\"*"
+_HOST_END = re.compile(r"[:/]")
+# Generic top-level domains that a bare name ("bit.ly", "example.com") may end in; words that
+# are also common in code ("self.name", "user.email", "req.app") are left out.
+_GENERIC = cues(
+    "com net org edu gov mil int info biz io xyz online site website tech academy aws cloud "
+    "blog shop store club top vip pro mobi asia travel museum agency studio digital"
+)
+# Country codes that are also file extensions, code or English words ("setup.py", "main.rs",
+# "row.id", "df.at", "is.in") are not read as a domain without a scheme or "www.".
+_NOT_BARE = cues("py rs md sh pl cc mk ml ps tf sc gs cx id at is in no do so as by my us")
+_COUNTRY = (
+    frozenset({region.lower() for region in phonenumbers.SUPPORTED_REGIONS} | {"uk", "eu", "ac"})
+    - _NOT_BARE
+)
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _SAS_SIGNATURE = re.compile(r"[?&]sig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}")
 
@@ -29,6 +47,13 @@ def url_end(text: str, start: int, end: int) -> int:
         else:
             break
     return end
+
+
+def is_bare_domain(value: str) -> bool:
+    """A host name without a scheme whose last label is a generic or a country top-level
+    domain (a version or a decimal ends in digits)."""
+    top = _HOST_END.split(value, 1)[0].rpartition(".")[2]
+    return top in _GENERIC or top in _COUNTRY
 
 
 def sas_signature(url: str) -> tuple[int, int] | None:
