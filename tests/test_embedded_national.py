@@ -39,6 +39,8 @@ BARE = [
     ("INUniqueIdentificationNumber", "3123-4567-8909"),
     ("NZBankAccountNumber", "01-0274-0139683-00"),
     ("CZPersonalIdentityNumber", "850712/1238"),
+    ("CNResidentIdentityCardNumber", "11010519491231002X"),
+    ("CNResidentIdentityCardNumber", "11010519491231002x"),
 ]
 
 # No check digit (or one that a tenth of all numbers pass): found only with a cue.

@@ -96,6 +96,7 @@ def is_icao_document(value: str) -> bool:
 
 _ZA_ID = _stdnum("za.idnr")
 _TH_PIN = _stdnum("th.pin")
+_CN_RIC = _stdnum("cn.ric")
 
 _TR = "tc kimlik tckn kimlik_no t.c. tc_kimlik_no kimlik_numaras\u0131"
 _EE = "isikukood isikukoodi personal_code"
@@ -109,6 +110,13 @@ _IRD = "ird inland_revenue"
 _NZ_BANK = "account bank acct"
 
 NUMERIC_RULES: tuple[Rule, ...] = (
+    rule(
+        "CNResidentIdentityCardNumber",
+        r"\d{17}[\dXx]",
+        lambda v: _CN_RIC(v.upper()),
+        CHECKED,
+        "身份证 身份证号 居民身份证 resident_identity",
+    ),
     rule("TRNationalIdentificationNumber", r"[1-9]\d{10}", _stdnum("tr.tckimlik"), CHECKED, _TR),
     rule("EEPersonalIdentificationCode", r"[1-6]\d{10}", _stdnum("ee.ik"), CHECKED, _EE),
     rule("LTPersonalCode", r"[1-69]\d{10}", _stdnum("lt.asmens"), CONTEXT_ONLY, _LT),
