@@ -43,7 +43,7 @@ BARE = [
     ("CNResidentIdentityCardNumber", "11010519491231002x"),
 ]
 
-# No check digit (or one that a tenth of all numbers pass): found only with a cue.
+# No check digit (or one that a tenth of all numbers pass): in a sentence, found only with a cue.
 CUED = [
     ("EUPassportNumber", "Mi pasaporte es XQ1234567", "XQ1234567"),
     ("ITDriversLicenseNumber", "patente U1K711J11M", "U1K711J11M"),
@@ -61,7 +61,25 @@ def test_a_checked_number_is_found_bare(category: str, value: str) -> None:
 @pytest.mark.parametrize(("category", "text", "value"), CUED)
 def test_an_unchecked_number_needs_its_cue(category: str, text: str, value: str) -> None:
     assert found(text) == [(category, value)]
-    assert found(value) == []
+    assert found(f"See {value} today.") == []
+
+
+@pytest.mark.parametrize(
+    ("category", "value"),
+    [
+        ("AUTaxFileNumber", "876543210"),
+        ("PLREGONNumber", "123456785"),
+        ("UKUniqueTaxpayerNumber", "1955839661"),
+    ],
+)
+def test_a_weakly_checked_number_alone_is_found(category: str, value: str) -> None:
+    assert found(value) == [(category, value)]
+    assert found(f"{value} ") == [(category, value)]
+
+
+def test_an_unchecked_code_alone_is_not_found() -> None:
+    assert found("XQ1234567") == []
+    assert found("U1K711J11M") == []
 
 
 @pytest.mark.parametrize(

@@ -371,6 +371,9 @@ def _numeric_verdict(
         if dated is not None:
             return dated
     best = _best_rule(_NUMERIC_RULES, value, context)
+    alone_short = best is not None and national.SHORT <= best.score < scan.min_score
+    if best is not None and alone_short and _alone(scan.text, start, end):
+        best = _Verdict(best.category, scan.min_score)  # a message that is just the number
     listed = around.others(start, end) >= _LIST_PIECES
     if best is not None and best.score < _LISTED_SCORE and listed:
         best = None  # amid other numbers, a weakly checked number needs a cue

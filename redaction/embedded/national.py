@@ -31,8 +31,8 @@ CHECKED = 0.55
 # A check digit that one number in ten passes by chance, or a shape without one: a little lower.
 WEAK = 0.5
 
-# A bare run of nine digits or fewer with one check digit: one number in ten passes, so a cue
-# word is needed (a grouped "000 024 733" is found without).
+# A bare run with nothing but one check digit (one number in ten passes): a cue word is needed,
+# unless the number is written grouped ("000 024 733") or is the whole message.
 SHORT = 0.45
 
 _DIGITS = re.compile(r"\d")
@@ -107,6 +107,7 @@ _CZ = "rodné rodne birth_number rč"
 _AU_TAX = "tfn tax_file"
 _AU_ACN = "acn company_number"
 _IRD = "ird inland_revenue"
+_UTR = "utr taxpayer unique_taxpayer"
 _NZ_BANK = "account bank acct"
 
 NUMERIC_RULES: tuple[Rule, ...] = (
@@ -161,7 +162,7 @@ NUMERIC_RULES: tuple[Rule, ...] = (
         "AUMedicalAccountNumber",
         r"[2-6]\d{3} ?\d{5} ?\d(?:[ /-]?\d)?",
         is_au_medicare,
-        WEAK,
+        SHORT,
         "medicare",
     ),
     rule(
@@ -179,7 +180,8 @@ NUMERIC_RULES: tuple[Rule, ...] = (
         0.6,
         _NZ_BANK,
     ),
-    rule("UKUniqueTaxpayerNumber", r"\d{10}|\d{5} \d{5}", _stdnum("gb.utr"), WEAK, "utr taxpayer"),
+    rule("UKUniqueTaxpayerNumber", r"\d{5} \d{5}", _stdnum("gb.utr"), WEAK, _UTR),
+    rule("UKUniqueTaxpayerNumber", r"\d{10}", _stdnum("gb.utr"), SHORT, _UTR),
     rule(
         "JPMyNumberCorporate",
         r"[1-9]\d{12}",

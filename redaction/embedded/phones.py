@@ -67,9 +67,9 @@ _MOBILE = 0.5  # a bare mobile number, here or in a populous country
 _NANP_SHAPE = re.compile(r"(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
 _PHONE_CHARACTERS = re.compile(r"[\d ()-]+")
 _MOBILE_DIGITS = (10, 11)
-_MOBILE_TYPES = frozenset(
-    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-)
+# Only numbers that are certainly mobile: in North America every number is "fixed line or
+# mobile", and a bare ten-digit number there needs a cue as before.
+_MOBILE_TYPE = phonenumbers.PhoneNumberType.MOBILE
 # Where most of the world's mobile numbers are (regions of the defaults left out), and whether
 # a bare national mobile number there is written with the national prefix ("0917...") or may go
 # without ("138...", "532...", "916...").
@@ -138,7 +138,7 @@ def phone_score(
         elif not listed and any(not char.isdigit() for char in raw):
             base = _FORMATTED
         elif not listed and (
-            phonenumbers.number_type(valid) in _MOBILE_TYPES or _is_mobile_elsewhere(raw)
+            phonenumbers.number_type(valid) == _MOBILE_TYPE or _is_mobile_elsewhere(raw)
         ):
             base = _MOBILE
         else:
