@@ -170,6 +170,10 @@ NAMES = [
     ("DEUTDEFF", [("SWIFTCode", "DEUTDEFF")]),
     ("Please read the DOCUMENT today", []),
     ("route 10.1.2.0/24 via the gateway", [(IP, "10.1.2.0")]),
+    (
+        "VAT DE-136-695-976 and DE.136.695.976",
+        [("DEValueAddedNumber", "DE-136-695-976"), ("DEValueAddedNumber", "DE.136.695.976")],
+    ),
 ]
 
 # Digit-heavy text that holds no personal data.

@@ -314,7 +314,13 @@ _SHORTEST_IBAN = 15  # Norway
 
 CODE_RULES: tuple[Rule, ...] = (
     IBAN_RULE,
-    rule("EUTaxIdentificationNumber", r"[A-Z]{2}[A-Z0-9 ]{7,14}", vat.is_valid, 0.75, _VAT),
+    rule(
+        "EUTaxIdentificationNumber",
+        r"[A-Z]{2}(?:[A-Z0-9 ]{7,14}|(?: ?[.-] ?| )?\d{2,4}(?:[ .-]\d{2,4}){1,4})",
+        vat.is_valid,
+        0.75,
+        _VAT,
+    ),
     rule(
         "ITFiscalCode",
         r"[A-Z]{6}[0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]",
