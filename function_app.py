@@ -1,7 +1,7 @@
 """Azure Functions entry point (v2 model): ``POST /redact``, ``POST /restore``,
 ``GET /health``, ``GET /openapi.yaml``.
 
-The handlers only translate between ``azure.functions`` types and ``redaction.api``; the local
+The handlers only translate between ``azure.functions`` types and ``redaction.http.api``; the local
 server (``python -m redaction serve``) dispatches to these very handlers.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from redaction import api
+from redaction.http import api
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 

@@ -1,7 +1,7 @@
 """Cost and latency of multi-turn chats: the detection cache and document packing vs the baseline.
 
 Replays synthetic 20-turn conversations (short replies, long tool outputs, planted personal data)
-through the served function app (``redaction.server.build_app``) against the Language emulator
+through the served function app (``redaction.http.server.build_app``) against the Language emulator
 with a set per-call latency. Chat clients resend the whole conversation every turn, so each
 request holds every earlier message. Four configurations run side by side in one process:
 
@@ -179,7 +179,7 @@ async def run_configuration(
     from aiohttp.test_utils import TestClient, TestServer
 
     import function_app
-    from redaction.server import build_app
+    from redaction.http.server import build_app
     from redaction.settings import Settings
 
     settings = Settings(language_endpoint=emulator_url, language_api_key=EMULATOR_KEY, **overrides)
@@ -286,7 +286,7 @@ async def direct_call_ms(emulator_url: str, texts: list[str], samples: int = 30)
 
 async def memory_run(conversations: int, max_entries: int, max_bytes: int) -> dict[str, float]:
     """Fills a cache turn by turn from ``conversations`` chats; reports its bound and footprint."""
-    from redaction.cache import CacheScope, DetectionCache, MemoryCache
+    from redaction.cache.detection import CacheScope, DetectionCache, MemoryCache
     from redaction.entities import Entity
 
     rng = random.Random(7)

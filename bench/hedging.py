@@ -67,7 +67,7 @@ async def run_configuration(
     from aiohttp.test_utils import TestClient, TestServer
 
     import function_app
-    from redaction.server import build_app
+    from redaction.http.server import build_app
     from redaction.settings import Settings
 
     settings = Settings(language_endpoint=emulator_url, language_api_key=EMULATOR_KEY, **overrides)

@@ -63,7 +63,7 @@ async def measure(
     from aiohttp.test_utils import TestClient, TestServer
 
     import function_app
-    from redaction.server import build_app
+    from redaction.http.server import build_app
     from redaction.settings import Settings
 
     settings = Settings(

@@ -29,10 +29,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from redaction.deadline import Deadline  # noqa: E402
+from redaction.detectors.local_detector import EmbeddedDetector  # noqa: E402
 from redaction.embedded import EmbeddedRecognizer  # noqa: E402
-from redaction.local_detector import EmbeddedDetector  # noqa: E402
 from redaction.models import RedactConfig, RedactRequest  # noqa: E402
-from redaction.policy import PolicyBook, compile_policy  # noqa: E402
+from redaction.policy.tenant import PolicyBook, compile_policy  # noqa: E402
 from redaction.scanning import Limits, Scanner  # noqa: E402
 from redaction.service import RedactionService  # noqa: E402
 

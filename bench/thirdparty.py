@@ -4,7 +4,7 @@
     .venv/bin/python bench/thirdparty.py --half dev --examples 20   # misses shown for dev only
     .venv/bin/python bench/thirdparty.py --json          # machine output
 
-The embedded detector is reached through the served app (``redaction.server.build_app`` on a
+The embedded detector is reached through the served app (``redaction.http.server.build_app`` on a
 loopback aiohttp server, real HTTP, as tests/conftest.py does), detection cache off
 (``PII_CACHE_ENABLED=false``), one ``/redact`` per case with the case's language as
 ``detection_language``. Presidio runs in bench/.presidio-venv through bench/detector.py's worker
@@ -83,7 +83,7 @@ async def _run_redact(cases: Sequence[Case], repeats: int) -> dict[str, Any]:
     from aiohttp.test_utils import TestClient, TestServer
 
     import function_app
-    from redaction.server import SERVER_OPTIONS, build_app
+    from redaction.http.server import SERVER_OPTIONS, build_app
     from redaction.settings import Settings
 
     settings = Settings(pii_detector="local", pii_cache_enabled=False)

@@ -101,7 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from redaction import telemetry
-    from redaction.server import SERVER_OPTIONS, build_app
+    from redaction.http.server import SERVER_OPTIONS, build_app
     from redaction.settings import load_settings
 
     settings = load_settings()
@@ -155,7 +155,8 @@ class PortInUseError(Exception):
 
 
 def _redact(args: argparse.Namespace) -> int:
-    from redaction import api, runtime
+    from redaction import runtime
+    from redaction.http import api
 
     raw = sys.stdin.buffer.read() if args.file == "-" else _read(Path(args.file))
     runtime.current_settings()
@@ -198,7 +199,15 @@ def _as_request(raw: bytes) -> bytes:
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from redaction.emulator import run_emulator
+    try:  # a test double beside the package in a checkout; never deployed (.funcignore)
+        from emulator import run_emulator
+    except ModuleNotFoundError as error:
+        if error.name != "emulator":
+            raise
+        raise UsageError(
+            "the Language emulator is not here: it is emulator/ beside redaction/ in a checkout "
+            "of the repository (run from its root), and is not part of a deployed package"
+        ) from None
 
     try:
         run_emulator(args.host, args.port, args.api_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -14,6 +15,17 @@ LanguageCode = Annotated[
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 DEFAULT_SCAN_ROLES = ("user", "assistant", "tool")
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What a request body may hold before it is validated (PII_MAX_BODY_BYTES, PII_MAX_DEPTH,
+    PII_MAX_STRINGS): built by the runtime from the settings, enforced by ``http.decoding``."""
+
+    max_body_bytes: int
+    max_depth: int
+    max_strings: int
+
 
 # Tenant policy (docs/policy.md): names, patterns and values, bounded so compiling stays cheap.
 PolicyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]

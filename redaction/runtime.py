@@ -14,23 +14,23 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from redaction.azure_detector import AzureLanguageDetector
-from redaction.cache import DetectionCache, MemoryCache, SharedTier
+from redaction.cache.detection import DetectionCache, MemoryCache, SharedTier
 from redaction.categories import ALL_CATEGORIES
-from redaction.credentials import ApiKeyAuth, Auth, TokenAuth, default_credential
-from redaction.decoding import InputLimits
-from redaction.detector import Detector
+from redaction.detectors.azure_detector import AzureLanguageDetector
+from redaction.detectors.credentials import ApiKeyAuth, Auth, TokenAuth, default_credential
+from redaction.detectors.detector import Detector
+from redaction.detectors.hedging import DEFAULT_WINDOW, HedgeBudget, HedgedDetector, LatencyTracker
+from redaction.detectors.language_client import LanguageClient
+from redaction.detectors.local_detector import EmbeddedDetector
+from redaction.detectors.retry import RetryPolicy
 from redaction.embedded import EmbeddedRecognizer
 from redaction.embedded.ner import NerUnavailableError
 from redaction.errors import SettingsError
-from redaction.hedging import DEFAULT_WINDOW, HedgeBudget, HedgedDetector, LatencyTracker
-from redaction.language_client import LanguageClient
-from redaction.local_detector import EmbeddedDetector
-from redaction.policy import PolicyBook, ScanLimits, load_named_policies
-from redaction.pseudonyms import PlaceholderIssuer
-from redaction.retry import RetryPolicy
+from redaction.models import InputLimits
+from redaction.placeholders.pseudonyms import PlaceholderIssuer
+from redaction.placeholders.sealing import Sealer, decode_key, derive_key
+from redaction.policy.tenant import PolicyBook, ScanLimits, load_named_policies
 from redaction.scanning import Limits, Scanner
-from redaction.sealing import Sealer, decode_key, derive_key
 from redaction.service import RedactionService
 from redaction.settings import Settings, load_settings
 from redaction.workers import WorkerPool
@@ -170,7 +170,9 @@ def build_cache(settings: Settings) -> DetectionCache | None:
     if settings.redis_url is not None and secret is None:
         logger.warning("pii-cache-redis-disabled", extra={"pii-reason": "no PII_CACHE_SECRET"})
     elif settings.redis_url is not None:
-        from redaction.redis_cache import RedisTier  # only with REDIS_URL: keeps cold start lean
+        from redaction.cache.redis_tier import (
+            RedisTier,  # only with REDIS_URL: keeps cold start lean
+        )
 
         shared = RedisTier.from_url(
             settings.redis_url.get_secret_value(),

@@ -15,13 +15,15 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
-from redaction.batching import plan_batches
-from redaction.cache import CacheScope, DetectionCache
-from redaction.chunking import split_text
-from redaction.coverage import MISSING, Coverage, verify_coverage
+from redaction.cache.detection import CacheScope, DetectionCache
 from redaction.deadline import Deadline
-from redaction.detector import AttemptStats, DetectionContext, Detector
-from redaction.documents import (
+from redaction.detectors.coverage import MISSING, Coverage, verify_coverage
+from redaction.detectors.detector import AttemptStats, DetectionContext, Detector
+from redaction.entities import Entity
+from redaction.errors import DetectorError
+from redaction.planning.batching import plan_batches
+from redaction.planning.chunking import split_text
+from redaction.planning.documents import (
     SEPARATOR,
     Chunk,
     PlannedDocument,
@@ -31,9 +33,7 @@ from redaction.documents import (
     split_chunks,
     split_entities,
 )
-from redaction.entities import Entity
-from redaction.errors import DetectorError
-from redaction.packing import PackingLimits, billed_records, pack_chunks
+from redaction.planning.packing import PackingLimits, billed_records, pack_chunks
 from redaction.reasons import FailureReason
 
 logger = logging.getLogger("pii_redaction")

@@ -9,15 +9,15 @@ from collections import Counter
 from collections.abc import Sequence
 
 from redaction import telemetry
-from redaction.body import TextField, find_texts, replace_texts
-from redaction.canonical import CanonicalText, canonicalize
 from redaction.deadline import Deadline
 from redaction.entities import Entity
 from redaction.errors import DeadlineError, PayloadTooLargeError, SettingsError
-from redaction.masking import mask_text
 from redaction.models import Diagnostics, ErrorInfo, RedactRequest, RedactResponse
-from redaction.policy import TIMEOUT_REASON, CompiledPolicy, Findings, PolicyBook
-from redaction.pseudonyms import PlaceholderIssuer, TokenBinding
+from redaction.placeholders.pseudonyms import PlaceholderIssuer, TokenBinding
+from redaction.planning.body import TextField, find_texts, replace_texts
+from redaction.planning.canonical import CanonicalText, canonicalize
+from redaction.planning.masking import mask_text
+from redaction.policy.tenant import TIMEOUT_REASON, CompiledPolicy, Findings, PolicyBook
 from redaction.reasons import FailureReason
 from redaction.scanning import Scanner, ScanReport, ScanScope
 from redaction.workers import WorkerPool, run_cpu

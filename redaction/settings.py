@@ -10,8 +10,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from redaction.errors import SettingsError
-from redaction.policy import PolicyBook, load_named_policies
-from redaction.sealing import decode_key
+from redaction.placeholders.sealing import decode_key
+from redaction.policy.tenant import PolicyBook, load_named_policies
 
 
 class Settings(BaseSettings):

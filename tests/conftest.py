@@ -18,9 +18,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import function_app  # noqa: E402
+from emulator import EmulatorState, build_emulator_app  # noqa: E402
 from redaction import runtime  # noqa: E402
-from redaction.emulator import EmulatorState, build_emulator_app  # noqa: E402
-from redaction.server import SERVER_OPTIONS, build_app  # noqa: E402
+from redaction.http.server import SERVER_OPTIONS, build_app  # noqa: E402
 from redaction.settings import Settings  # noqa: E402
 
 # Hypothesis: `make test` (and a plain `pytest`) is the same on every clone, run and machine: a

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from redaction.body import find_texts, replace_texts
+from redaction.planning.body import find_texts, replace_texts
 
 ROLES = ["user", "assistant", "tool"]
 

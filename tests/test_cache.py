@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from redaction.cache import (
+from redaction.cache.detection import (
     CacheScope,
     DetectionCache,
     MemoryCache,
@@ -164,7 +164,7 @@ async def test_an_entry_that_does_not_fit_the_text_is_a_miss() -> None:
 
 
 def test_chunk_starts_are_remembered_without_text() -> None:
-    from redaction.documents import chunk_starts_valid
+    from redaction.planning.documents import chunk_starts_valid
 
     cache = DetectionCache(b"s", MemoryCache(10, 10_000, 60))
     text = "long text " * 900

@@ -14,8 +14,8 @@ import redis.asyncio as redis
 from aiohttp.test_utils import TestClient, TestServer
 
 import function_app
-from redaction.redis_cache import RedisTier
-from redaction.server import build_app
+from redaction.cache.redis_tier import RedisTier
+from redaction.http.server import build_app
 from redaction.settings import Settings
 from tests.conftest import EMULATOR_KEY, TEST_SETTINGS, Emulator, post_redact
 

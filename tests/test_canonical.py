@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from redaction.canonical import MAX_PASSES, CanonicalText, canonicalize
+from redaction.planning.canonical import MAX_PASSES, CanonicalText, canonicalize
 
 # (disguised as written, the plain value a detector must see)
 DISGUISES = [

@@ -7,7 +7,7 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redaction.chunking import split_text
+from redaction.planning.chunking import split_text
 
 
 def _joined(text: str, limit: int) -> str:

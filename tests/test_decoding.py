@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from redaction.decoding import InputLimits, check_headers, parse_request
 from redaction.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from redaction.http.decoding import check_headers, parse_request
+from redaction.models import InputLimits
 
 LIMITS = InputLimits(max_body_bytes=10_000, max_depth=8, max_strings=50)
 

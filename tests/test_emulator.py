@@ -19,9 +19,9 @@ import regex
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from redaction.emulator import EmulatorState, build_emulator_app
-from redaction.emulator.indexing import TextUnits, count_text_elements
-from redaction.emulator.versions import API_VERSIONS
+from emulator import EmulatorState, build_emulator_app
+from emulator.indexing import TextUnits, count_text_elements
+from emulator.versions import API_VERSIONS
 
 ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 Client = TestClient[web.Request, web.Application]
@@ -544,7 +544,7 @@ async def test_bad_fault_bodies_are_400(client: Client, body: Any) -> None:
 
 
 async def test_state_can_be_driven_directly(client: Client, state: EmulatorState) -> None:
-    from redaction.emulator import Fault
+    from emulator import Fault
 
     state.faults.add([Fault(kind="status", status=503)])
     await expect_error(await analyze(client, task([REFERENCE])), 503, "ServiceUnavailable")
@@ -675,7 +675,7 @@ def _free_port() -> int:
 @pytest.mark.server
 async def test_run_emulator_serves_until_stopped() -> None:
     port = _free_port()
-    code = f"from redaction.emulator import run_emulator; run_emulator(port={port}, api_key='k1')"
+    code = f"from emulator import run_emulator; run_emulator(port={port}, api_key='k1')"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", code, stderr=asyncio.subprocess.PIPE, env=env

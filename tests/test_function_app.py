@@ -8,7 +8,7 @@ from pathlib import Path
 import azure.functions as func
 
 import function_app
-from redaction.server import registered_functions
+from redaction.http.server import registered_functions
 
 ROOT = Path(__file__).resolve().parent.parent
 

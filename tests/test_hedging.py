@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from redaction.deadline import Deadline
-from redaction.detector import AttemptStats, BatchResult, DetectionContext, DocumentResult
+from redaction.detectors.detector import AttemptStats, BatchResult, DetectionContext, DocumentResult
+from redaction.detectors.hedging import HedgeBudget, HedgedDetector, LatencyTracker
 from redaction.entities import Document
 from redaction.errors import DetectorError, HttpStatusError
-from redaction.hedging import HedgeBudget, HedgedDetector, LatencyTracker
 from tests.conftest import (
     EMULATOR_KEY,
     REFERENCE_BODY,

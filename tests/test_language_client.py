@@ -9,10 +9,10 @@ import aiohttp
 import pytest
 from azure.core.credentials import AccessToken
 
-from redaction.credentials import ApiKeyAuth, TokenAuth
+from redaction.detectors.credentials import ApiKeyAuth, TokenAuth
+from redaction.detectors.language_client import CallRecord, LanguageClient
 from redaction.entities import Document, Entity
 from redaction.errors import HttpStatusError, ServiceRequestError, ServiceResponseError
-from redaction.language_client import CallRecord, LanguageClient
 from tests.conftest import Emulator
 
 DOCS = [Document("0", "My email is alice@example.com and my SSN is 123-45-6789")]

@@ -27,7 +27,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
-from redaction import api, runtime
+from redaction import runtime
+from redaction.http import api
 from redaction.settings import Settings
 from tests.test_leaks import (
     CARD,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from redaction.masking import mask_text, merge_spans
+from redaction.planning.masking import mask_text, merge_spans
 
 
 def test_merges_overlapping_and_touching_spans() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from redaction.documents import SEPARATOR, build_documents, split_chunks, split_entities
 from redaction.entities import Entity
-from redaction.packing import PackingLimits, billed_records, pack_chunks, plan_cost
+from redaction.planning.documents import SEPARATOR, build_documents, split_chunks, split_entities
+from redaction.planning.packing import PackingLimits, billed_records, pack_chunks, plan_cost
 
 LIMITS = PackingLimits(max_doc_chars=5000, docs_per_batch=5, separator_chars=len(SEPARATOR))
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from redaction.decoding import validate_request
 from redaction.entities import Entity
 from redaction.errors import InvalidRequestError, SettingsError
+from redaction.http.decoding import validate_request
 from redaction.models import RedactConfig
-from redaction.patterns import (
+from redaction.policy.patterns import (
     PatternError,
     PatternSet,
     ScanTimeoutError,
@@ -20,7 +20,7 @@ from redaction.patterns import (
     compile_pattern,
     compile_scan_pattern,
 )
-from redaction.policy import (
+from redaction.policy.tenant import (
     CompiledPolicy,
     PolicyBook,
     compile_policy,

@@ -13,11 +13,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from redaction.deadline import Deadline
+from redaction.detectors.local_detector import EmbeddedDetector
 from redaction.embedded import EmbeddedRecognizer
 from redaction.errors import SettingsError
-from redaction.local_detector import EmbeddedDetector
 from redaction.models import RedactRequest
-from redaction.policy import PolicyBook, ScanLimits
+from redaction.policy.tenant import PolicyBook, ScanLimits
 from redaction.scanning import Limits, Scanner
 from redaction.service import RedactionService
 from redaction.settings import load_settings

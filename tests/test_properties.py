@@ -17,10 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from redaction import api, runtime
-from redaction.body import find_texts
-from redaction.chunking import split_text
+from redaction import runtime
+from redaction.http import api
 from redaction.models import DEFAULT_SCAN_ROLES
+from redaction.planning.body import find_texts
+from redaction.planning.chunking import split_text
 from redaction.settings import Settings
 
 BOUNDED = settings(

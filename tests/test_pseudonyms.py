@@ -10,9 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redaction.body import find_texts, replace_texts
 from redaction.entities import Entity
-from redaction.pseudonyms import (
+from redaction.placeholders.pseudonyms import (
     PlaceholderIssuer,
     PseudonymScope,
     TokenBinding,
@@ -23,8 +22,9 @@ from redaction.pseudonyms import (
     placeholder_spans,
     pseudonymize,
 )
-from redaction.restore import Placeholders, restore_body, restore_text
-from redaction.sealing import Sealer
+from redaction.placeholders.restore import Placeholders, restore_body, restore_text
+from redaction.placeholders.sealing import Sealer
+from redaction.planning.body import find_texts, replace_texts
 
 SECRET = b"s" * 32
 SCOPE = PseudonymScope(SECRET, "tenant-a", "conversation-1")

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from redaction.restore import Placeholders, restore_body, restore_text
-from redaction.sealing import (
+from redaction.placeholders.restore import Placeholders, restore_body, restore_text
+from redaction.placeholders.sealing import (
     TOKEN_PROBLEM,
     InvalidRestoreTokenError,
     Sealer,

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from redaction.restore import MAX_ANSWER_DEPTH, MAX_JSON_DEPTH, Placeholders, restore_body
+from redaction.placeholders.restore import (
+    MAX_ANSWER_DEPTH,
+    MAX_JSON_DEPTH,
+    Placeholders,
+    restore_body,
+)
 from tests.conftest import ServiceFactory, post_redact
 from tests.test_restore import KEY_B64, post_restore
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from redaction.deadline import Deadline
+from redaction.detectors.retry import RetryPolicy, parse_retry_after, run_with_retry
 from redaction.errors import (
     DeadlineError,
     DetectorError,
@@ -15,7 +16,6 @@ from redaction.errors import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from redaction.retry import RetryPolicy, parse_retry_after, run_with_retry
 
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 

@@ -13,14 +13,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 import function_app
 from bench.conversations import CONFIGURATIONS, conversation
-from redaction.cache import DetectionCache, MemoryCache
+from redaction.cache.detection import DetectionCache, MemoryCache
 from redaction.deadline import Deadline
-from redaction.detector import BatchResult, DetectionContext, DocumentResult
-from redaction.documents import SEPARATOR
+from redaction.detectors.detector import BatchResult, DetectionContext, DocumentResult
 from redaction.entities import Document, Entity
 from redaction.errors import PayloadTooLargeError
+from redaction.http.server import build_app
+from redaction.planning.documents import SEPARATOR
 from redaction.scanning import Limits, Scanner, ScanScope
-from redaction.server import build_app
 from redaction.settings import Settings
 from tests.conftest import EMULATOR_KEY, TEST_SETTINGS, Emulator, ServiceFactory, post_redact
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from redaction.documents import SEAM_WINDOW, Chunk, seam_chunks, split_chunks
 from redaction.entities import Entity
+from redaction.planning.documents import SEAM_WINDOW, Chunk, seam_chunks, split_chunks
 
 
 def _seams(texts: list[str], flows: list[int | None], max_chars: int = 5000) -> list[Chunk]:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from redaction import server
 from redaction.errors import SettingsError
+from redaction.http import server
 from redaction.settings import Settings, load_settings
 from tests.conftest import REFERENCE_BODY, Emulator, ServiceFactory, post_redact
 

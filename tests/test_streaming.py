@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redaction.restore import Placeholders, restore_text
-from redaction.streaming import SseRestorer, TextRestorer, restore_sse
+from redaction.placeholders.restore import Placeholders, restore_text
+from redaction.placeholders.streaming import SseRestorer, TextRestorer, restore_sse
 
 MAPPING = {"<Person_123456>": 'Ann "A" Lee', "<Email_654321>": "ann@example.com"}
 PLACEHOLDERS = Placeholders(MAPPING)

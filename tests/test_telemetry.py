@@ -34,7 +34,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import function_app
 from redaction import telemetry
-from redaction.server import build_app
+from redaction.http.server import build_app
 from redaction.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from redaction.canonical import CanonicalText, canonicalize
-from redaction.chunking import TextChunk, split_text
 from redaction.entities import Document, Entity
+from redaction.planning.canonical import CanonicalText, canonicalize
+from redaction.planning.chunking import TextChunk, split_text
 
 SEPARATOR = "\n\n"
 

@@ -8,13 +8,13 @@ import time
 from collections.abc import Sequence
 
 from redaction import telemetry
-from redaction.coverage import INVALID, MISSING, verify_coverage
-from redaction.credentials import Auth
-from redaction.detector import BatchResult, DetectionContext
+from redaction.detectors.coverage import INVALID, MISSING, verify_coverage
+from redaction.detectors.credentials import Auth
+from redaction.detectors.detector import BatchResult, DetectionContext
+from redaction.detectors.language_client import CallRecord, LanguageClient
+from redaction.detectors.retry import RetryPolicy, run_with_retry
 from redaction.entities import Document
 from redaction.errors import DetectorError, HttpStatusError, ServiceResponseError
-from redaction.language_client import CallRecord, LanguageClient
-from redaction.retry import RetryPolicy, run_with_retry
 
 
 class AzureLanguageDetector:

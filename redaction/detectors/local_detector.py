@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redaction.detector import BatchResult, DetectionContext, DocumentResult
+from redaction.detectors.detector import BatchResult, DetectionContext, DocumentResult
 from redaction.embedded import EmbeddedRecognizer
 from redaction.entities import Document
 from redaction.workers import WorkerPool, run_cpu

@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from emulator.errors import AzureError, bad_request
+from emulator.indexing import StringIndexType
+from emulator.versions import API_VERSIONS, allowed_parameters
 from redaction.categories import ALL_CATEGORIES
-from redaction.emulator.errors import AzureError, bad_request
-from redaction.emulator.indexing import StringIndexType
-from redaction.emulator.versions import API_VERSIONS, allowed_parameters
 
 MAX_DOCUMENTS = 5
 MODEL_VERSION = "2021-01-15"

@@ -6,8 +6,8 @@ queued through `/_emulator/faults`, so the Language client is tested over real H
 
 from __future__ import annotations
 
-from redaction.emulator.faults import Fault
-from redaction.emulator.server import build_emulator_app, run_emulator
-from redaction.emulator.state import EmulatorConfig, EmulatorState
+from emulator.faults import Fault
+from emulator.server import build_emulator_app, run_emulator
+from emulator.state import EmulatorConfig, EmulatorState
 
 __all__ = ["EmulatorConfig", "EmulatorState", "Fault", "build_emulator_app", "run_emulator"]

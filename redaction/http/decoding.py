@@ -1,4 +1,5 @@
-"""Turning the bytes of a ``/redact`` call into a validated request, refusing hostile input.
+"""Turning the bytes of a ``/redact`` or ``/restore`` call into a validated request, refusing
+hostile input.
 
 Every refusal is a ``RequestError`` whose message and details name fields and limits, never
 values: pydantic's errors carry the input, so they are rebuilt here without it.
@@ -12,7 +13,6 @@ import math
 import re
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -21,22 +21,16 @@ from pydantic_core import ErrorDetails
 from redaction.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from redaction.models import (
     CustomPattern,
+    InputLimits,
     RedactConfig,
     RedactRequest,
     RestoreConfig,
     RestoreRequest,
 )
-from redaction.policy import check_config
+from redaction.policy.tenant import check_config
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _JSON_TYPES = re.compile(r"^(application/(?:[\w.+-]+\+)?json|text/json)$")
-
-
-@dataclass(frozen=True)
-class InputLimits:
-    max_body_bytes: int
-    max_depth: int
-    max_strings: int
 
 
 def check_headers(
@@ -62,6 +56,20 @@ def parse_request(raw: bytes, limits: InputLimits) -> RedactRequest:
         raise InvalidRequestError("the body must be a JSON object", [{"field": "$"}])
     check_shape(document, limits)
     return validate_request(document)
+
+
+def parse_restore_request(raw: bytes, limits: InputLimits) -> RestoreRequest:
+    """A validated ``RestoreRequest`` from the raw body of a ``/restore`` call."""
+    if len(raw) > limits.max_body_bytes:
+        raise _too_large(limits)
+    document = decode_json(raw)
+    if not isinstance(document, dict):
+        raise InvalidRequestError("the body must be a JSON object", [{"field": "$"}])
+    check_shape(document, limits)
+    try:
+        return RestoreRequest.model_validate(document)
+    except ValidationError as error:
+        raise invalid_request(error) from None
 
 
 def decode_json(raw: bytes) -> Any:

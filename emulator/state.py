@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from redaction.emulator.faults import FaultQueue
+from emulator.faults import FaultQueue
 
 MAX_CALL_RECORDS = 1000
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.analysis import analyze_batch
+from emulator.control import add_control_routes
+from emulator.errors import AzureError, default_message, error_body, error_code_for
+from emulator.faults import RESULT_FAULTS, Fault, tamper
+from emulator.request import AnalyzeRequest, check_api_version, parse_analyze_request
+from emulator.state import CallRecord, EmulatorState
 from redaction.embedded import EmbeddedRecognizer
-from redaction.emulator.analysis import analyze_batch
-from redaction.emulator.control import add_control_routes
-from redaction.emulator.errors import AzureError, default_message, error_body, error_code_for
-from redaction.emulator.faults import RESULT_FAULTS, Fault, tamper
-from redaction.emulator.request import AnalyzeRequest, check_api_version, parse_analyze_request
-from redaction.emulator.state import CallRecord, EmulatorState
 
 ANALYZE_PATH = "/language/:analyze-text"
 MAX_REQUEST_BYTES = 1024 * 1024

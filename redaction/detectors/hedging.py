@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from redaction.deadline import Clock
-from redaction.detector import BatchResult, DetectionContext, Detector
+from redaction.detectors.detector import BatchResult, DetectionContext, Detector
 from redaction.entities import Document
 
 DEFAULT_WINDOW = 1000

@@ -21,7 +21,7 @@ from aiohttp.web_request import BaseRequest
 from azure.functions.decorators.http import HttpTrigger
 
 from redaction import runtime
-from redaction.api import Answer
+from redaction.http.api import Answer
 from redaction.settings import Settings
 
 logger = logging.getLogger("pii_redaction")

@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from redaction.emulator.faults import Fault
-from redaction.emulator.state import EmulatorState
+from emulator.faults import Fault
+from emulator.state import EmulatorState
 
 
 class _FaultList(BaseModel):

@@ -17,20 +17,20 @@ from typing import Any
 
 from redaction import __version__, runtime, telemetry
 from redaction.deadline import Deadline
-from redaction.decoding import check_headers, parse_request
-from redaction.detector import DetectionContext
+from redaction.detectors.detector import DetectionContext
 from redaction.entities import Document
 from redaction.errors import DetectorError, RequestError, SettingsError
+from redaction.http.decoding import check_headers, parse_request, parse_restore_request
 from redaction.models import HealthResponse, RedactResponse, RestoreResponse
+from redaction.placeholders.restore import Placeholders, restore_body
 from redaction.reasons import FailureReason
-from redaction.restore import Placeholders, parse_restore_request, restore_body
 
 logger = logging.getLogger("pii_redaction")
 
 HEALTH_PROBE_TEXT = "Health probe: contact probe@example.com."
 HEALTH_DEADLINE_S = 10.0
 # Shipped next to function_app.py (see .funcignore); APIM imports the same file.
-OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"  # beside redaction/
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,13 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from redaction.vocabulary import KNOWN_ROLES, SCHEMA_NUMBERS, TOOL_ROLES, exempt, is_vocabulary
+from redaction.planning.vocabulary import (
+    KNOWN_ROLES,
+    SCHEMA_NUMBERS,
+    TOOL_ROLES,
+    exempt,
+    is_vocabulary,
+)
 
 PathKey = str | int
 Path = tuple[PathKey, ...]

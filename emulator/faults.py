@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from redaction.emulator.indexing import utf16_length
+from emulator.indexing import utf16_length
 
 FaultKind = Literal[
     "status",

@@ -36,7 +36,7 @@ from redaction.deadline import Deadline
 from redaction.entities import Entity
 from redaction.errors import InvalidRequestError, SettingsError
 from redaction.models import CustomPattern, RedactConfig
-from redaction.patterns import (
+from redaction.policy.patterns import (
     Clock,
     FullMatchSet,
     PatternError,

@@ -26,10 +26,10 @@ from typing import Any
 
 import regex
 
-from redaction.body import find_texts
 from redaction.categories import ALL_CATEGORIES
 from redaction.entities import Entity
-from redaction.sealing import Sealer
+from redaction.placeholders.sealing import Sealer
+from redaction.planning.body import find_texts
 
 NUMBER_MIN = 100_000
 NUMBER_SPACE = 900_000  # six-digit numbers: 100000 ... 999999

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol
 
-from redaction.emulator.entity_masks import apply_entity_masks
-from redaction.emulator.indexing import TextUnits, count_text_elements
-from redaction.emulator.request import MODEL_VERSION, AnalyzeRequest, InputDocument, TaskOptions
+from emulator.entity_masks import apply_entity_masks
+from emulator.indexing import TextUnits, count_text_elements
+from emulator.request import MODEL_VERSION, AnalyzeRequest, InputDocument, TaskOptions
 from redaction.entities import Entity
 
 MAX_TEXT_ELEMENTS = 5120

@@ -21,7 +21,13 @@ from collections.abc import AsyncIterable, AsyncIterator, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from redaction.restore import Escape, Placeholders, json_escape, restore_body, restore_span
+from redaction.placeholders.restore import (
+    Escape,
+    Placeholders,
+    json_escape,
+    restore_body,
+    restore_span,
+)
 
 
 class TextRestorer:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redaction.detector import BatchResult
+from redaction.detectors.detector import BatchResult
 from redaction.entities import Document, Entity
 from redaction.reasons import FailureReason
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redaction.emulator.indexing import TextUnits
+from emulator.indexing import TextUnits
 from redaction.entities import Entity
 
 

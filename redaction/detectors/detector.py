@@ -17,7 +17,7 @@ class AttemptStats:
     attempts: int = 0
     retries: int = 0
     throttled: int = 0
-    hedges: int = 0  # duplicate calls sent by hedging (redaction/hedging.py)
+    hedges: int = 0  # duplicate calls sent by hedging (redaction/detectors/hedging.py)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ altered (``<person_1>``, ``Person_1``, ``<Person 1>``) are found by the tolerant
 nests deeper than ``MAX_JSON_DEPTH`` is restored as text, originals JSON-escaped (a placeholder in
 valid JSON can only sit inside a string literal, so it stays valid JSON); an answer nesting deeper
 than ``MAX_ANSWER_DEPTH`` is refused with a 400.
-
-Also the ``/restore`` request: parsing and validation, with errors that never echo values.
 """
 
 from __future__ import annotations
@@ -19,18 +17,14 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
-from redaction.body import BINARY_KEYS, STRUCTURAL_KEYS
-from redaction.decoding import InputLimits, check_shape, decode_json, invalid_request
-from redaction.errors import InvalidRequestError, PayloadTooLargeError
-from redaction.models import RestoreRequest
-from redaction.pseudonyms import (
+from redaction.errors import InvalidRequestError
+from redaction.placeholders.pseudonyms import (
     PlaceholderKey,
     match_key,
     parse_placeholder,
     placeholder_pattern,
 )
+from redaction.planning.body import BINARY_KEYS, STRUCTURAL_KEYS
 
 SKIPPED_KEYS = STRUCTURAL_KEYS | BINARY_KEYS
 JSON_KEYS = frozenset({"arguments"})
@@ -186,20 +180,3 @@ def _json_kind(text: str) -> JsonKind:
     except ValueError:
         return "text"
     return "deep" if _deeper_than(document, MAX_JSON_DEPTH) else "json"
-
-
-def parse_restore_request(raw: bytes, limits: InputLimits) -> RestoreRequest:
-    """A validated ``RestoreRequest``; refusals name fields, never values."""
-    if len(raw) > limits.max_body_bytes:
-        raise PayloadTooLargeError(
-            f"the body is larger than {limits.max_body_bytes} bytes",
-            [{"field": "body", "limit_bytes": limits.max_body_bytes}],
-        )
-    document = decode_json(raw)
-    if not isinstance(document, dict):
-        raise InvalidRequestError("the body must be a JSON object", [{"field": "$"}])
-    check_shape(document, limits)
-    try:
-        return RestoreRequest.model_validate(document)
-    except ValidationError as error:
-        raise invalid_request(error) from None

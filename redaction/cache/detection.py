@@ -6,7 +6,7 @@ the chunk's offsets, encoded as compact JSON; never text. Excluded categories an
 after the lookup, so one entry serves every request config.
 
 Two tiers: ``MemoryCache``, an in-process LRU bounded by entries and bytes with a TTL, and an
-optional ``SharedTier`` (Redis, ``redis_cache``) whose failures and slowness count as misses.
+optional ``SharedTier`` (Redis, ``redis_tier``) whose failures and slowness count as misses.
 """
 
 from __future__ import annotations

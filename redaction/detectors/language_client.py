@@ -11,12 +11,12 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from redaction.credentials import Auth
-from redaction.detector import BatchResult, DocumentResult
+from redaction.detectors.credentials import Auth
+from redaction.detectors.detector import BatchResult, DocumentResult
+from redaction.detectors.retry import parse_retry_after
 from redaction.entities import Document, Entity
 from redaction.errors import HttpStatusError, ServiceRequestError, ServiceResponseError
 from redaction.reasons import FailureReason as Reason
-from redaction.retry import parse_retry_after
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 

@@ -1,0 +1,3 @@
+"""The detection cache (entity spans only, HMAC keys; `detection`) and its shared Redis
+tier (`redis_tier`).
+"""

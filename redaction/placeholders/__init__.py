@@ -1,0 +1,3 @@
+"""Placeholder mode: pseudonyms, sealed restore tokens, putting originals back
+(`/restore`) and restoring a streamed answer (SSE).
+"""
