@@ -22,7 +22,9 @@ LEAVES = frozenset(
     {"__init__", "errors", "reasons", "entities", "categories", "deadline", "models"}
     | {"telemetry", "workers"}
 )
-FEATURES = frozenset({"planning", "policy", "cache", "embedded", "detectors", "placeholders"})
+FEATURES = frozenset(
+    {"planning", "policy", "cache", "embedded", "detectors", "placeholders", "audit"}
+)
 COMPOSITION = frozenset({"scanning", "service", "settings", "runtime"})
 EDGE = "http"  # the HTTP edge: calls the runtime's service, so it sits above the composition
 ENTRY = "__main__"
@@ -37,6 +39,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "embedded": frozenset(),
     "detectors": frozenset({"embedded"}),
     "placeholders": frozenset({"planning"}),
+    "audit": frozenset(),
     "scanning": frozenset({"planning", "cache", "detectors"}),
     "service": frozenset({"planning", "policy", "placeholders", "scanning"}),
     "settings": frozenset({"policy", "placeholders"}),

@@ -30,8 +30,20 @@ PURE = [
     "redaction.placeholders.streaming",
     "redaction.placeholders.sealing",
     "redaction.detectors.hedging",
+    "redaction.audit.records",
+    "redaction.audit.keys",
+    "redaction.audit.chain",
+    "redaction.audit.layout",
+    "redaction.audit.verification",
 ]
-IO_MODULES = ["aiohttp", "azure.functions", "azure.identity", "opentelemetry", "azure.monitor"]
+IO_MODULES = [
+    "aiohttp",
+    "azure.functions",
+    "azure.identity",
+    "azure.storage",
+    "opentelemetry",
+    "azure.monitor",
+]
 
 
 def test_pure_modules_import_no_io_framework() -> None:
