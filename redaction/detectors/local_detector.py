@@ -1,7 +1,8 @@
 """The embedded detector behind the ``Detector`` seam: offline, no network, no retries.
 
-Each document is one unit of CPU work on the runtime's worker pool (``redaction.workers``), so the
-event loop stays free while it is scanned; a document that cannot start before the request
+Each document longer than ``INLINE_CHARS`` is one unit of CPU work on the runtime's worker pool
+(``redaction.workers``), so the event loop stays free while it is scanned (shorter ones cost less
+on the loop than the hand-off); a document that cannot start before the request
 deadline fails its batch with reason ``deadline``."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from redaction.detectors.detector import BatchResult, DetectionContext, DocumentResult
 from redaction.embedded import EmbeddedRecognizer
 from redaction.entities import Document
-from redaction.workers import WorkerPool, run_cpu
+from redaction.workers import INLINE_CHARS, WorkerPool, run_cpu
 
 
 class EmbeddedDetector:
@@ -31,8 +32,10 @@ class EmbeddedDetector:
         context.stats.attempts += 1
         results = []
         for doc in documents:
+            # a short document costs less on the loop than the hand-off to a worker
+            pool = self._pool if len(doc.text) > INLINE_CHARS else None
             entities = await run_cpu(
-                self._pool,
+                pool,
                 context.deadline,
                 self._recognizer.find_entities,
                 doc.text,

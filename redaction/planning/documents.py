@@ -154,9 +154,14 @@ def split_entities(
     planned: PlannedDocument, entities: Iterable[Entity]
 ) -> list[tuple[Segment, Entity]]:
     """``(segment, piece of entity in that segment's chunk offsets)`` for each piece."""
+    segments = planned.segments
+    offsets = [segment.doc_offset for segment in segments]
     pieces: list[tuple[Segment, Entity]] = []
     for entity in entities:
-        for segment in planned.segments:
+        for index in range(max(bisect_right(offsets, entity.offset) - 1, 0), len(segments)):
+            segment = segments[index]
+            if segment.doc_offset >= entity.end:
+                break
             start = max(entity.offset, segment.doc_offset)
             end = min(entity.end, segment.doc_offset + segment.length)
             if start < end:
@@ -204,6 +209,7 @@ def _group_seams(
         boundaries.add(total)
     boundaries.discard(total)
     boundaries.discard(0)
+    position = dict(zip(group, starts, strict=True))
     covered = (0, -1)
     emitted: set[tuple[Piece, ...]] = set()
     for boundary in sorted(boundaries):
@@ -212,7 +218,7 @@ def _group_seams(
         if covered[0] <= half[0] and half[1] <= covered[1]:
             continue  # short texts: a value that crosses here lies in the previous seam
         pieces = _window(texts, group, starts, low, high)
-        pieces = _trim(texts, pieces, _offset_of(group, starts, pieces, boundary))
+        pieces = _trim(texts, pieces, _offset_of(position, pieces, boundary))
         if not pieces or tuple(pieces) in emitted:
             continue
         emitted.add(tuple(pieces))
@@ -225,11 +231,9 @@ def _group_seams(
             )
 
 
-def _offset_of(
-    group: Sequence[int], starts: Sequence[int], pieces: Sequence[Piece], boundary: int
-) -> int:
-    """Where stream offset ``boundary`` falls in the seam laid out from ``pieces``."""
-    position = {index: start for index, start in zip(group, starts, strict=True)}
+def _offset_of(position: Mapping[int, int], pieces: Sequence[Piece], boundary: int) -> int:
+    """Where stream offset ``boundary`` falls in the seam laid out from ``pieces``
+    (``position``: each text's start in the stream)."""
     for piece in pieces:
         begin = position[piece.text_index] + piece.text_start
         if begin <= boundary < begin + piece.length:
