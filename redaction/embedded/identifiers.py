@@ -12,6 +12,7 @@ import re
 import re._parser as sre_parse  # type: ignore[import-not-found]
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from stdnum import bic, iban, luhn
 from stdnum.be import nn as be_nn
@@ -67,7 +68,12 @@ class RuleSet:
 
 
 def _width(shape: re.Pattern[str]) -> tuple[int, int]:
-    low, high = sre_parse.parse(shape.pattern).getwidth()
+    return _pattern_width(shape.pattern)
+
+
+@cache
+def _pattern_width(pattern: str) -> tuple[int, int]:
+    low, high = sre_parse.parse(pattern).getwidth()
     return low, min(high, _LONGEST_VALUE)
 
 
