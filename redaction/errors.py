@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redaction.reasons import FailureReason, http_reason
+from redaction.reasons import FailureReason, http_reason, is_retryable
 
 
 class RedactionError(Exception):
@@ -53,17 +53,20 @@ class SettingsError(RedactionError):
 
 
 class DetectorError(RedactionError):
-    """A batch failed. ``reason`` is the stable failure reason reported in diagnostics."""
-
-    retryable = False
+    """A batch failed. ``reason`` is the stable failure reason reported in diagnostics; whether
+    another attempt may cure it follows from the reason (``reasons.is_retryable``)."""
 
     def __init__(self, reason: str, message: str = "") -> None:
         super().__init__(message or reason)
         self.reason = reason
 
+    @property
+    def retryable(self) -> bool:
+        return is_retryable(self.reason)
+
 
 class ServiceRequestError(DetectorError):
-    retryable = True
+    pass
 
 
 class ServiceResponseError(DetectorError):
@@ -75,7 +78,6 @@ class HttpStatusError(DetectorError):
         super().__init__(http_reason(status), message or f"Language answered HTTP {status}")
         self.status = status
         self.retry_after = retry_after
-        self.retryable = status == 429 or status >= 500
 
 
 class DeadlineError(DetectorError):

@@ -29,3 +29,26 @@ class FailureReason(StrEnum):
 def http_reason(status: int) -> str:
     """The reason for a Language answer with ``status`` and no reason of its own."""
     return f"http-{status}"
+
+
+# What another attempt can cure: no answer, a broken or unreadable one, a missing document,
+# throttling and server errors. Not: Language refusing a document or a request, no credential,
+# the deadline, a cancelled attempt, a detector bug.
+_RETRYABLE = frozenset(
+    {
+        FailureReason.TIMEOUT,
+        FailureReason.CONNECTION_ERROR,
+        FailureReason.CONNECTION_RESET,
+        FailureReason.INVALID_RESPONSE,
+        FailureReason.INCOMPLETE_COVERAGE,
+    }
+)
+
+
+def is_retryable(reason: str) -> bool:
+    """Whether a batch that failed for ``reason`` is worth another attempt: the one place this
+    is decided."""
+    if reason in _RETRYABLE:
+        return True
+    status = reason.removeprefix("http-")
+    return status != reason and status.isdigit() and (status == "429" or int(status) >= 500)

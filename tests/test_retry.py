@@ -58,7 +58,14 @@ def test_backoff_grows_with_jitter_and_a_ceiling() -> None:
         (HttpStatusError(403), False),
         (ServiceRequestError("timeout"), True),
         (ServiceRequestError("connection-error"), True),
-        (ServiceResponseError("invalid-response"), False),
+        # an unreadable answer is retried in production too (this row used to say otherwise)
+        (ServiceResponseError("invalid-response"), True),
+        (ServiceResponseError("connection-reset"), True),
+        (ServiceResponseError("incomplete-coverage"), True),
+        (DetectorError("document-error"), False),
+        (DetectorError("credential-error"), False),
+        (DetectorError("cancelled"), False),
+        (DeadlineError(), False),
     ],
 )
 def test_which_errors_are_retried(error: DetectorError, retried: bool) -> None:

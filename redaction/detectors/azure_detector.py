@@ -8,13 +8,14 @@ import time
 from collections.abc import Sequence
 
 from redaction import telemetry
-from redaction.detectors.coverage import INVALID, MISSING, verify_coverage
+from redaction.detectors.coverage import MISSING, verify_coverage
 from redaction.detectors.credentials import Auth
 from redaction.detectors.detector import BatchResult, DetectionContext
 from redaction.detectors.language_client import CallRecord, LanguageClient
 from redaction.detectors.retry import RetryPolicy, run_with_retry
 from redaction.entities import Document
 from redaction.errors import DetectorError, HttpStatusError, ServiceResponseError
+from redaction.reasons import is_retryable
 
 
 class AzureLanguageDetector:
@@ -55,9 +56,7 @@ class AzureLanguageDetector:
                 result = await self._client.analyze(documents, context.language, timeout, record)
                 telemetry.set_attributes(current, {"http.status_code": record.status or 0})
             if number < self._policy.max_attempts and _worth_retrying(documents, result):
-                error = ServiceResponseError(MISSING, "not every document came back intact")
-                error.retryable = True
-                raise error
+                raise ServiceResponseError(MISSING, "not every document came back intact")
             return result
 
         def observe(number: int, error: DetectorError | None, wait: float | None) -> None:
@@ -144,4 +143,4 @@ class AzureLanguageDetector:
 def _worth_retrying(documents: Sequence[Document], result: BatchResult) -> bool:
     """A malformed answer may be transient; a per-document error (e.g. invalid text) is not."""
     reasons = verify_coverage(documents, result).unscanned.values()
-    return any(reason in (MISSING, INVALID) for reason in reasons)
+    return any(is_retryable(reason) for reason in reasons)

@@ -61,9 +61,9 @@ class LanguageClient:
                 Reason.CONNECTION_ERROR, "cannot connect to Language"
             ) from None
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            error = ServiceResponseError(Reason.CONNECTION_RESET, "the connection broke mid-answer")
-            error.retryable = True
-            raise error from None
+            raise ServiceResponseError(
+                Reason.CONNECTION_RESET, "the connection broke mid-answer"
+            ) from None
         except aiohttp.ClientError as exc:
             raise ServiceRequestError(Reason.CONNECTION_ERROR, type(exc).__name__) from None
         return parse_result(body)
@@ -114,9 +114,9 @@ def parse_result(body: bytes) -> BatchResult:
         documents = tuple(_parse_document(item) for item in results["documents"])
         errors = {str(item["id"]): _error_reason(item) for item in results.get("errors", [])}
     except (ValueError, KeyError, TypeError, AttributeError):
-        error = ServiceResponseError(Reason.INVALID_RESPONSE, "Language's answer could not be read")
-        error.retryable = True
-        raise error from None
+        raise ServiceResponseError(
+            Reason.INVALID_RESPONSE, "Language's answer could not be read"
+        ) from None
     return BatchResult(documents, errors)
 
 
