@@ -10,6 +10,7 @@ PURE = [
     "redaction.planning.canonical",
     "redaction.planning.vocabulary",
     "redaction.reasons",
+    "redaction.strict_json",
     "redaction.planning.chunking",
     "redaction.planning.documents",
     "redaction.planning.batching",

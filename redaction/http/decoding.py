@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 import typing
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from redaction import strict_json
 from redaction.errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from redaction.models import (
     CustomPattern,
@@ -78,41 +78,13 @@ def decode_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise InvalidRequestError("the body is not valid UTF-8") from None
     try:
-        return json.loads(
-            text,
-            object_pairs_hook=_unique_keys,
-            parse_constant=_no_constants,
-            parse_float=_finite_float,
-        )
+        return strict_json.loads(text)
     except RecursionError:
         raise InvalidRequestError("the JSON nests too deeply") from None
-    except _DuplicateKeyError:
+    except strict_json.DuplicateKeyError:
         raise InvalidRequestError("the JSON has a duplicate key in an object") from None
     except ValueError as error:
         raise InvalidRequestError(_json_problem(error)) from None
-
-
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise _DuplicateKeyError
-    return result
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(literal: str) -> float:
-    # 1e400 would parse to inf and be answered as `Infinity`, which is not JSON.
-    value = float(literal)
-    if not math.isfinite(value):
-        raise ValueError("number out of range")
-    return value
 
 
 def _json_problem(error: ValueError) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from redaction import strict_json
 from redaction.planning.vocabulary import (
     KNOWN_ROLES,
     SCHEMA_NUMBERS,
@@ -134,12 +135,7 @@ def replace_texts(
 def strict_json_loads(encoded: str) -> Any:
     """JSON as the request decoder reads it: no duplicate keys, no NaN/Infinity, no lone
     surrogates. Anything else is not treated as JSON (its text is then scanned as a whole)."""
-    value = json.loads(
-        encoded,
-        object_pairs_hook=_unique_pairs,
-        parse_constant=_no_constant,
-        parse_float=_finite_float,
-    )
+    value = strict_json.loads(encoded)
     if _LONE_SURROGATE.search(encoded) and _has_lone_surrogate(value):
         raise ValueError("a string holds an unpaired surrogate")
     return value
@@ -493,24 +489,6 @@ def _rename(container: dict[str, Any], old: str, new: str) -> None:
 
 def _shallow_copy(container: Any) -> Any:
     return dict(container) if isinstance(container, Mapping) else list(container)
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate key")
-    return result
-
-
-def _finite_float(literal: str) -> float:
-    number = float(literal)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError("a number too large for JSON")
-    return number
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 _LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
