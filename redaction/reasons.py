@@ -24,6 +24,7 @@ class FailureReason(StrEnum):
     POLICY_TIMEOUT = "policy-timeout"  # a tenant pattern ran out of time on a text
     PAYLOAD_TOO_LARGE = "payload-too-large"  # 413, before any call
     UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"  # 415
+    TOKEN_IDS = "token-ids"  # a prompt given as token ids: no detector here can read it
 
 
 def http_reason(status: int) -> str:

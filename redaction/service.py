@@ -108,6 +108,7 @@ class RedactionService:
             _for_slot(field, _to_original(view, _without_context(entities, len(context))))
             for field, view, context, entities in zip(fields, views, contexts, found, strict=True)
         ]
+        _mark_token_ids(report, fields)
         _describe(diagnostics, report, kept, fields)
         if report.unscanned and config.fail_closed:
             return _refusal(diagnostics)
@@ -163,6 +164,16 @@ def _for_slot(field: TextField, entities: list[Entity]) -> list[Entity]:
     if not field.url:
         return entities
     return [entity for entity in entities if entity.category not in FETCHED_URL_CATEGORIES]
+
+
+def _mark_token_ids(report: ScanReport, fields: Sequence[TextField]) -> None:
+    """A prompt given as token ids is read by the model but by no detector: never covered."""
+    for index, field in enumerate(fields):
+        if field.kind == "tokens":
+            report.unscanned.setdefault(index, FailureReason.TOKEN_IDS)
+            report.documents += 1
+            report.unscanned_documents += 1
+            report.failure_reason = report.failure_reason or FailureReason.TOKEN_IDS
 
 
 def _nothing_scanned(fields: Sequence[TextField]) -> ScanReport:

@@ -215,9 +215,13 @@ def test_responses_items() -> None:
     assert _pointers(body, ["system", "user"])[0] == "/instructions"
 
 
-def test_token_arrays_are_not_text() -> None:
-    assert _pointers({"prompt": [[1, 2, 3]], "input": [4, 5]}) == []
-    assert _pointers({"input": [123456]}) == ["/input/0"]
+def test_token_arrays_are_fields_no_detector_can_read() -> None:
+    fields = find_texts({"prompt": [[1, 2, 3], "text"], "input": [4, 5]}, ROLES)
+    assert [(f.pointer, f.kind, f.text) for f in fields] == [
+        ("/prompt/0", "tokens", ""),
+        ("/prompt/1", "text", "text"),
+        ("/input", "tokens", ""),
+    ]
 
 
 def test_pointers_show_keys_outside_the_vocabulary_by_position() -> None:

@@ -610,3 +610,29 @@ async def test_the_service_survives_bad_input(local_service: Client) -> None:
     await local_service.post("/redact", data=b"{", headers={"Content-Type": "application/json"})
     status, result = await post_redact(local_service, REFERENCE_BODY)
     assert (status, result["status"]) == (200, "ok")
+
+
+@pytest.mark.parametrize("detector", ["local", "azure"])
+@pytest.mark.parametrize(
+    ("fail_closed", "status", "outcome"), [(False, 200, "partial"), (True, 503, "error")]
+)
+async def test_a_prompt_of_token_ids_is_never_called_covered(
+    make_service: ServiceFactory,
+    emulator: Emulator,
+    detector: str,
+    fail_closed: bool,
+    status: int,
+    outcome: str,
+) -> None:
+    """Token ids stand for text the model reads and no detector here can: never `ok`."""
+    settings = (
+        {"pii_detector": "local"}
+        if detector == "local"
+        else {"language_endpoint": emulator.url, "language_api_key": "emulator-key"}
+    )
+    service = await make_service(**settings)
+    body = {"model": "text-embedding-3-small", "input": [[9906, 11, 856, 2613, 374]]}
+    answer_status, result = await post_redact(service, body, fail_closed=fail_closed)
+    assert (answer_status, result["status"], result["full_coverage"]) == (status, outcome, False)
+    assert result["diagnostics"]["failure_reason"] == "token-ids"
+    assert result["diagnostics"]["unscanned_paths"] == ["/input/0"]

@@ -36,7 +36,7 @@ from redaction.planning.vocabulary import (
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
-FieldKind = Literal["text", "key", "number"]
+FieldKind = Literal["text", "key", "number", "tokens"]
 
 # Slots whose value may be a base64 payload (raw, or a data URI).
 # Containers whose keys and values are the caller's own, even where a key is an OpenAI word:
@@ -70,7 +70,8 @@ class TextField:
     """Something to scan. ``path`` locates it in the body; ``inner`` inside the JSON string at
     ``path`` (tool-call arguments), or None. ``kind`` says what it is: a string (``text``), an
     object key (the last step of its path), or a number (its decimal text). A string's value is
-    ``prefix + text``, or ``prefix + base64(text)`` when ``encoded``. Fields with the same
+    ``prefix + text``, or ``prefix + base64(text)`` when ``encoded``. A ``tokens`` field is a
+    prompt given as token ids: it has no text to scan and is never covered. Fields with the same
     ``flow`` are read one after another by the model (message contents), so the seams between
     them are scanned too. ``public`` is the location with every key outside the vocabulary
     replaced by its position, so that diagnostics never echo the body. ``context`` is the key
@@ -283,10 +284,15 @@ class _Walker:
         if isinstance(value, str):
             self.string(value, where, self.flow())
             return
+        if _token_ids(value):
+            self.add(where, "", "tokens")
+            return
         flow = self.flow()
         for index, item in enumerate(value):
             if isinstance(item, dict):
                 self.message(item, where.child(index, index), flow)
+            elif isinstance(item, list) and _token_ids(item):
+                self.add(where.child(index, index), "", "tokens")
             else:
                 self.value(item, where.child(index, index))
 
@@ -367,6 +373,12 @@ class _Walker:
         if where.outer is not None:
             path, inner, public = where.outer[0], where.path, (where.outer[1], where.public)
         return TextField(path, inner, text, kind, prefix, encoded, flow, public, context, url)
+
+
+def _token_ids(value: list[Any]) -> bool:
+    """A prompt or input given as token ids: the model reads the text they stand for, which no
+    detector here can read (it takes the model's tokenizer)."""
+    return bool(value) and all(type(item) is int for item in value)
 
 
 def _cue(context: str) -> str:
