@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast fuzz lint typecheck check emulator clean eval bench-detector \
-	bench-detector-setup schemathesis load eval-thirdparty apim-tools
+	bench-detector-setup schemathesis load eval-thirdparty apim-tools azurite
 
 # The pins (azure-functions among them) install on Python 3.11 and 3.12 only (pyproject.toml's
 # requires-python says the same).
@@ -45,12 +45,38 @@ apim-tools:
 		--no-install-recommends $(MONO_PACKAGES); } >$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; \
 	rm -f $$log
 
+# The audit tests run against Azurite, Azure Storage's emulator (npm): used when it already
+# listens on 127.0.0.1:$(AZURITE_PORT); else started there (blob service only, loopback, in memory,
+# telemetry off), installed first when missing (npm -g as root, else into $(AZURITE_HOME)). It
+# stays up after the tests, as CI's redis-server does. Without npm the audit tests skip.
+AZURITE_PORT ?= 10000
+AZURITE_VERSION := 3.37.0
+AZURITE_HOME ?= $(HOME)/.cache/pii-redaction/azurite
+AZURITE_UP := import socket; socket.create_connection(("127.0.0.1", $(AZURITE_PORT)), 0.5)
+azurite: $(STAMP)  ## start Azurite for the audit tests, unless one runs (installs it when missing)
+	@$(PY) -c '$(AZURITE_UP)' 2>/dev/null && exit 0; \
+	bin=$$(command -v azurite-blob || echo $(AZURITE_HOME)/node_modules/.bin/azurite-blob); \
+	if [ ! -x "$$bin" ]; then \
+		command -v npm >/dev/null || { echo "make: no npm: the audit tests will skip (npm install -g azurite)"; exit 0; }; \
+		echo "make: installing Azurite $(AZURITE_VERSION) for the audit tests"; \
+		if [ "$$(id -u)" = 0 ]; then npm install -g --no-fund --no-audit --loglevel=error azurite@$(AZURITE_VERSION) >/dev/null; \
+		else npm install --prefix $(AZURITE_HOME) --no-fund --no-audit --loglevel=error azurite@$(AZURITE_VERSION) >/dev/null; fi \
+			|| { echo "make: Azurite did not install: the audit tests will skip"; exit 0; }; \
+		bin=$$(command -v azurite-blob || echo $(AZURITE_HOME)/node_modules/.bin/azurite-blob); \
+	fi; \
+	workspace=$$(mktemp -d); \
+	(cd "$$workspace" && nohup "$$bin" --blobHost 127.0.0.1 --blobPort $(AZURITE_PORT) \
+		--inMemoryPersistence --disableTelemetry --skipApiVersionCheck --silent \
+		>azurite.log 2>&1 &); \
+	for i in $$(seq 100); do $(PY) -c '$(AZURITE_UP)' 2>/dev/null && exit 0; sleep 0.1; done; \
+	echo "make: Azurite did not start:"; cat "$$workspace/azurite.log"; exit 1
+
 # pytest runs last, so the last line `make test` prints is pytest's summary. Hypothesis runs
 # derandomized with no example database here (tests/conftest.py); random exploration is `make fuzz`.
-test: $(STAMP) apim-tools lint typecheck schemathesis  ## lint, type-check, bounded schemathesis, then every test
+test: $(STAMP) apim-tools azurite lint typecheck schemathesis  ## lint, type-check, bounded schemathesis, then every test
 	$(PY) -m pytest
 
-test-fast: $(STAMP)  ## the plain-value and in-process tests: no server, emulator, subprocess or Redis
+test-fast: $(STAMP)  ## the plain-value and in-process tests: no server, emulator, subprocess, Redis or Azurite
 	$(PY) -m pytest -m "not server"
 
 FUZZ_FACTOR ?= 10
@@ -89,11 +115,13 @@ SCHEMATHESIS_PORT ?= 7398
 SCHEMATHESIS_EXAMPLES ?= 100
 SCHEMATHESIS_SEED ?= 1
 SCHEMATHESIS_ENV := PII_DETECTOR=local REDACTION_API_KEY=schemathesis-key \
+	REDACTION_RESTORE_API_KEY=schemathesis-restore-key \
 	PII_RESTORE_KEY=c2NoZW1hdGhlc2lzLXJlc3RvcmUta2V5LTMyYnl0ZXM= APPLICATIONINSIGHTS_CONNECTION_STRING=
 
 schemathesis: $(STAMP)  ## fuzz the served app from /openapi.yaml: no 5xx, answers conform (bounded)
 	@$(SCHEMATHESIS_ENV) $(PY) -m redaction serve --port $(SCHEMATHESIS_PORT) 2>/dev/null & server=$$!; \
-	scratch=$$(mktemp -d); cd $$scratch && $(CURDIR)/$(VENV)/bin/schemathesis run \
+	scratch=$$(mktemp -d); cd $$scratch && $(CURDIR)/$(VENV)/bin/schemathesis \
+		--config-file $(CURDIR)/tests/schemathesis.toml run \
 		http://127.0.0.1:$(SCHEMATHESIS_PORT)/openapi.yaml \
 		--wait-for-schema 30 --checks all --exclude-checks positive_data_acceptance \
 		--max-examples $(SCHEMATHESIS_EXAMPLES) \

@@ -7,6 +7,7 @@ peak number of Language calls in flight (which must never exceed PII_INSTANCE_CO
 the server's RSS and open file descriptors over time (flat after warm-up: no leaks).
 
     .venv/bin/python bench/load.py --clients 64 --duration 60
+    .venv/bin/python bench/load.py --clients 64 --duration 60 --audit   # audit trail on (Azurite)
 
 The loop is bounded by ``--duration`` and ``--max-requests``; exit status 1 if any check fails.
 """
@@ -30,6 +31,13 @@ from typing import Any
 
 import aiohttp
 import psutil
+
+# Azurite's published development account (make azurite): the same on every machine.
+AZURITE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJ"
+    "PLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -159,7 +167,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "PII_INSTANCE_CONCURRENCY": str(args.instance_concurrency),
         "PII_CACHE_ENABLED": "true" if args.cache else "false",
         "REDACTION_API_KEY": "",
+        "REDACTION_RESTORE_API_KEY": "",
         "APPLICATIONINSIGHTS_CONNECTION_STRING": "",
+        **audit_env(args),
     }
     server = start(["serve", "--host", HOST, "--port", str(serve_port)], serve_env)
     emulator_url, serve_url = f"http://{HOST}:{emulator_port}", f"http://{HOST}:{serve_port}"
@@ -194,12 +204,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await sampler
             async with session.get(f"{emulator_url}/_emulator/stats") as response:
                 stats = await response.json()
+            async with session.get(f"{serve_url}/health") as response:
+                stats["audit"] = (await response.json()).get("audit")
             alive = server.poll() is None
     finally:
         for process_handle in (server, emulator):
             process_handle.terminate()
             process_handle.wait(timeout=10)
     return report(args, tally, samples, stats, elapsed, alive)
+
+
+def audit_env(args: argparse.Namespace) -> dict[str, str]:
+    """The audit trail's settings with --audit: a new container per run on Azurite."""
+    if not args.audit:
+        return {}
+    return {
+        "PII_AUDIT_CONNECTION_STRING": args.audit_connection_string,
+        "PII_AUDIT_CONTAINER": f"bench-{os.getpid()}-{int(time.time())}",
+        "PII_AUDIT_HMAC_KEY": "YmVuY2gtYXVkaXQta2V5LWJlbmNoLWF1ZGl0LWtleS0=",
+        "PII_AUDIT_REQUIRED": "true" if args.audit_required else "false",
+    }
 
 
 def report(
@@ -239,6 +263,7 @@ def report(
         },
         "open_fds": {"after_warmup_first": warm_fds[0], "last": warm_fds[-1]},
         "server_alive": alive,
+        "audit": stats.get("audit"),
     }
 
 
@@ -256,6 +281,8 @@ def failures(result: dict[str, Any], rss_growth_mib: float) -> list[str]:
         problems.append("open file descriptors grew after warm-up")
     if not result["server_alive"]:
         problems.append("the server died")
+    if result["audit"] is not None and result["audit"]["dropped"]:
+        problems.append(f"{result['audit']['dropped']} audit records dropped")
     return problems
 
 
@@ -271,6 +298,9 @@ def main() -> int:
     parser.add_argument("--instance-concurrency", type=int, default=32)
     parser.add_argument("--rss-growth-mib", type=float, default=32.0)
     parser.add_argument("--cache", action="store_true", help="keep the detection cache on")
+    parser.add_argument("--audit", action="store_true", help="audit trail on (make azurite)")
+    parser.add_argument("--audit-required", action="store_true", help="PII_AUDIT_REQUIRED=true")
+    parser.add_argument("--audit-connection-string", default=AZURITE)
     args = parser.parse_args()
     result = asyncio.run(run(args))
     print(json.dumps(result, indent=2))

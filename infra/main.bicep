@@ -1,8 +1,9 @@
 // PII redaction function and everything it needs, in one resource group:
 // Function App (Flex Consumption, Python 3.11, system-assigned identity), its storage
 // (identity-based AzureWebJobsStorage, no shared keys), Log Analytics + Application Insights,
-// an Azure AI Language resource with local auth disabled, the role assignments, and, when
-// apimServiceName is set, the APIM named values, backend and policy fragment.
+// an Azure AI Language resource with local auth disabled, the audit trail's own storage account
+// (a container under a time-based retention policy, protected appends allowed), the role
+// assignments, and, when apimServiceName is set, the APIM named values, backend and fragments.
 //
 // Validate:  az bicep build --file infra/main.bicep
 //            az deployment group what-if -g <rg> -f infra/main.bicep -p infra/main.parameters.example.json
@@ -52,18 +53,36 @@ param restoreKey string = ''
 @secure()
 param cacheSecret string = ''
 
+@description('Audit trail: HMAC key of the records (openssl rand -base64 32). Empty: the audit trail is off (its storage is still created). Stored in Key Vault; the app setting is a Key Vault reference.')
+@secure()
+param auditHmacKey string = ''
+
+@description('Audit trail: days each audit blob stays immutable (time-based retention, protected append writes allowed). Lock the policy once verified (docs/security.md#audit-trail).')
+@minValue(1)
+@maxValue(146000)
+param auditRetentionDays int = 365
+
+@description('Audit trail: answer 503 when a request\'s audit record cannot be stored in time (PII_AUDIT_REQUIRED).')
+param auditRequired bool = false
+
+@description('Audit trail: object id of the auditors\' group (Storage Blob Data Reader on the audit container, Key Vault Secrets User on the audit key). Empty: assign later.')
+param auditorPrincipalId string = ''
+
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, baseName))
 var functionAppName = 'func-${baseName}-${token}'
 var storageAccountName = take('st${baseName}${token}', 24)
 var languageAccountName = 'lang-${baseName}-${token}'
 var deploymentContainerName = 'app-package-${take(token, 8)}'
 var keyVaultName = take('kv-${baseName}-${token}', 24)
+var auditStorageAccountName = take('staud${baseName}${token}', 24)
+var auditContainerName = 'pii-audit'
 
 // Built-in role definition ids.
 var roles = {
   cognitiveServicesUser: 'a97b65f3-24c7-4388-baec-2e87135dc908'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 }
 
 // Secrets the function reads through Key Vault references (its identity has Key Vault Secrets User).
@@ -88,6 +107,11 @@ resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     name: 'pii-cache-secret'
     properties: { value: cacheSecret }
   }
+
+  resource auditKeySecret 'secrets' = if (!empty(auditHmacKey)) {
+    name: 'pii-audit-hmac-key'
+    properties: { value: auditHmacKey }
+  }
 }
 
 var secretSettings = union(
@@ -96,6 +120,12 @@ var secretSettings = union(
   },
   empty(cacheSecret) ? {} : {
     PII_CACHE_SECRET: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=pii-cache-secret)'
+  },
+  empty(auditHmacKey) ? {} : {
+    PII_AUDIT_ACCOUNT_URL: auditStorage.properties.primaryEndpoints.blob
+    PII_AUDIT_CONTAINER: auditContainerName
+    PII_AUDIT_HMAC_KEY: '@Microsoft.KeyVault(VaultName=${keyVault.name};SecretName=pii-audit-hmac-key)'
+    PII_AUDIT_REQUIRED: auditRequired ? 'true' : 'false'
   }
 )
 
@@ -143,6 +173,68 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     resource deploymentContainer 'containers' = {
       name: deploymentContainerName
     }
+  }
+}
+
+// The audit trail's own account: the function's Storage Blob Data Owner on host storage does not
+// reach it. Its container keeps every blob immutable for auditRetentionDays: blobs can be created
+// and appended to (protected append writes), never overwritten or deleted.
+resource auditStorage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: auditStorageAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_ZRS'
+  }
+  properties: {
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+  }
+
+  resource auditBlobServices 'blobServices' = {
+    name: 'default'
+
+    resource auditContainer 'containers' = {
+      name: auditContainerName
+
+      resource retention 'immutabilityPolicies' = {
+        name: 'default'
+        properties: {
+          immutabilityPeriodSinceCreationInDays: auditRetentionDays
+          allowProtectedAppendWrites: true
+        }
+      }
+    }
+  }
+}
+
+// Only what appending needs: read (a blob's size, after an append whose answer was lost), write
+// and add (create an append blob, append a block). No delete; the retention policy forbids
+// overwriting.
+resource auditAppender 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'pii-audit-appender')
+  properties: {
+    roleName: 'PII audit appender (${resourceGroup().name})'
+    description: 'Create and append to blobs of the PII redaction audit container; nothing else.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+          'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
+        ]
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [
+      resourceGroup().id
+    ]
   }
 }
 
@@ -265,7 +357,39 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// The default host key exists once the host has started; deploy with apimServiceName after
+// The function appends audit records, on the audit container only.
+resource auditWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(auditStorage::auditBlobServices::auditContainer.id, functionApp.id, 'pii-audit-appender')
+  scope: auditStorage::auditBlobServices::auditContainer
+  properties: {
+    roleDefinitionId: auditAppender.id
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Auditors read the audit container and the audit key (to check signatures and body digests).
+resource auditReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(auditorPrincipalId)) {
+  name: guid(auditStorage::auditBlobServices::auditContainer.id, auditorPrincipalId, roles.storageBlobDataReader)
+  scope: auditStorage::auditBlobServices::auditContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: auditorPrincipalId
+    principalType: 'Group'
+  }
+}
+
+resource auditKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(auditorPrincipalId) && !empty(auditHmacKey)) {
+  name: guid(keyVault.id, auditorPrincipalId, 'pii-audit-hmac-key')
+  scope: keyVault::auditKeySecret
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    principalId: auditorPrincipalId
+    principalType: 'Group'
+  }
+}
+
+// Each function's own key exists once the code is published; deploy with apimServiceName after
 // `func azure functionapp publish` (docs/deploy.md, step 6).
 module apim 'modules/apim.bicep' = if (!empty(apimServiceName)) {
   name: 'pii-redaction-apim'
@@ -274,7 +398,10 @@ module apim 'modules/apim.bicep' = if (!empty(apimServiceName)) {
     apimServiceName: apimServiceName
     functionAppResourceId: functionApp.id
     functionAppUrl: 'https://${functionApp.properties.defaultHostName}'
-    functionKey: listKeys('${functionApp.id}/host/default', '2024-04-01').functionKeys.default
+    // Not a host key (that opens every function): /redact's and /restore's own keys, so the
+    // inbound fragment cannot restore and the outbound one cannot redact.
+    functionKey: listKeys('${functionApp.id}/functions/redact', '2024-04-01').default
+    restoreFunctionKey: listKeys('${functionApp.id}/functions/restore', '2024-04-01').default
   }
   dependsOn: [
     functionApp::appSettings
@@ -287,3 +414,5 @@ output functionPrincipalId string = functionApp.identity.principalId
 output languageEndpoint string = language.properties.endpoint
 output languageAccountName string = language.name
 output applicationInsightsName string = appInsights.name
+output auditStorageAccountName string = auditStorage.name
+output auditContainerName string = auditContainerName

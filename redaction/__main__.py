@@ -1,4 +1,4 @@
-"""``python -m redaction serve | redact | emulator``.
+"""``python -m redaction serve | redact | emulator | audit verify``.
 
 Problems a user can fix (a bad setting, a file that cannot be read, a port in use) end in one
 line on standard error naming the problem, never a traceback: exit status 2 for a bad setting
@@ -84,6 +84,22 @@ def _parser() -> argparse.ArgumentParser:
         "--api-key", default="emulator-key", help="the Ocp-Apim-Subscription-Key it accepts"
     )
     emulator.set_defaults(run=_emulator)
+
+    audit = commands.add_parser(
+        "audit", help="the audit trail", description="Work with the audit trail."
+    )
+    audit_commands = audit.add_subparsers(required=True, metavar="ACTION")
+    verify = _command(
+        audit_commands,
+        "verify",
+        "check the audit trail's hash chains",
+        " in the container of PII_AUDIT_ACCOUNT_URL or PII_AUDIT_CONNECTION_STRING and "
+        "PII_AUDIT_CONTAINER (checkpoint signatures with PII_AUDIT_HMAC_KEY). Exit status 0 "
+        "with a summary when intact, 1 naming the first broken, missing or reordered entry, "
+        "2 when the store cannot be read or a setting is bad.",
+    )
+    verify.add_argument("--prefix", default="", help="only blobs under it, e.g. 2026/12/01/")
+    verify.set_defaults(run=_audit_verify)
     return parser
 
 
@@ -196,6 +212,22 @@ def _as_request(raw: bytes) -> bytes:
     if isinstance(document, dict) and "body" not in document:
         return json.dumps({"body": document}).encode("utf-8")
     return raw
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from redaction.audit.command import verify
+    from redaction.audit.store import AuditStoreError
+    from redaction.runtime import audit_keys, audit_store
+    from redaction.settings import load_settings
+
+    settings = load_settings()
+    if not settings.audit_enabled:
+        raise UsageError("set PII_AUDIT_ACCOUNT_URL or PII_AUDIT_CONNECTION_STRING")
+    try:
+        store = audit_store(settings)
+    except AuditStoreError as error:
+        raise UsageError(str(error)) from None
+    return asyncio.run(verify(store, audit_keys(settings), args.prefix))
 
 
 def _emulator(args: argparse.Namespace) -> int:

@@ -161,3 +161,4 @@ class HealthResponse(BaseModel):
     categories: list[str] = Field(default_factory=list)
     reason: str | None = None
     round_trip_ms: float | None = None
+    audit: dict[str, bool | int] | None = None

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from redaction.audit.chain import Chain
+from redaction.audit.keys import AuditKeys
+from redaction.audit.layout import new_writer_id
+from redaction.audit.store import BlobAuditStore
+from redaction.audit.trail import AuditTrail, TrailLimits
 from redaction.cache.detection import DetectionCache, MemoryCache, SharedTier
 from redaction.categories import ALL_CATEGORIES
 from redaction.detectors.azure_detector import AzureLanguageDetector
@@ -29,7 +34,12 @@ from redaction.errors import SettingsError
 from redaction.models import InputLimits
 from redaction.placeholders.pseudonyms import PlaceholderIssuer
 from redaction.placeholders.sealing import Sealer, decode_key, derive_key
-from redaction.policy.tenant import PolicyBook, ScanLimits, load_named_policies
+from redaction.policy.tenant import (
+    PolicyBook,
+    ScanLimits,
+    load_named_policies,
+    load_policy_versions,
+)
 from redaction.scanning import Limits, Scanner
 from redaction.service import RedactionService
 from redaction.settings import Settings, load_settings
@@ -46,8 +56,12 @@ class Runtime:
 
     cache: DetectionCache | None = None
     pool: WorkerPool | None = None
+    audit: AuditTrail | None = None
+    audit_keys: AuditKeys | None = None
 
     async def close(self) -> None:
+        if self.audit is not None:
+            await self.audit.close()
         await self.service.detector.close()
         if self.pool is not None:
             self.pool.shutdown()
@@ -136,7 +150,37 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         max_depth=settings.pii_max_depth,
         max_strings=settings.pii_max_strings,
     )
-    return Runtime(settings, service, input_limits, session, loop, cache, pool)
+    keys = audit_keys(settings)
+    audit = build_audit(settings, keys) if keys is not None else None
+    return Runtime(settings, service, input_limits, session, loop, cache, pool, audit, keys)
+
+
+def audit_keys(settings: Settings) -> AuditKeys | None:
+    secret = settings.pii_audit_hmac_key
+    return AuditKeys.derive(decode_key(secret.get_secret_value())) if secret else None
+
+
+def audit_store(settings: Settings) -> BlobAuditStore:
+    connection = settings.pii_audit_connection_string
+    return BlobAuditStore.from_settings(
+        settings.pii_audit_container,
+        account_url=settings.pii_audit_account_url,
+        connection_string=connection.get_secret_value() if connection else None,
+    )
+
+
+def build_audit(settings: Settings, keys: AuditKeys) -> AuditTrail | None:
+    """The audit trail, when a store is configured (docs/security.md#audit-trail)."""
+    if not settings.audit_enabled:
+        return None
+    limits = TrailLimits(
+        queue_size=settings.pii_audit_queue_size,
+        accept_timeout_s=settings.pii_audit_timeout_ms / 1000,
+    )
+    chain = Chain(new_writer_id(), keys)
+    return AuditTrail(
+        audit_store(settings), chain, required=settings.pii_audit_required, limits=limits
+    )
 
 
 def build_hedging(
@@ -155,7 +199,8 @@ def build_policies(settings: Settings) -> PolicyBook:
         per_text_s=settings.pii_policy_text_timeout_ms / 1000,
         per_request_s=settings.pii_policy_request_budget_ms / 1000,
     )
-    return PolicyBook(named, settings.pii_policy_cache_size, limits)
+    versions = load_policy_versions(settings.pii_policies, settings.pii_policies_file)
+    return PolicyBook(named, settings.pii_policy_cache_size, limits, versions)
 
 
 def build_cache(settings: Settings) -> DetectionCache | None:

@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     # Threads for CPU-bound scanning (embedded detector, tenant patterns): redaction/workers.py.
     pii_cpu_workers: int = Field(2, ge=1, le=64)
 
+    # Under `serve`, the function keys: one opens /redact, the other /restore (never both).
     redaction_api_key: SecretStr | None = None
+    redaction_restore_api_key: SecretStr | None = None
 
     pii_cache_enabled: bool = True
     pii_cache_max_entries: int = Field(100_000, ge=1, le=100_000_000)
@@ -129,6 +131,46 @@ class Settings(BaseSettings):
     pii_policy_text_timeout_ms: float = Field(100.0, gt=0, le=60_000)
     pii_policy_request_budget_ms: float = Field(1000.0, gt=0, le=230_000)
 
+    # Audit trail (docs/security.md#audit-trail): on with an account URL or a connection string.
+    pii_audit_account_url: str | None = None
+    pii_audit_connection_string: SecretStr | None = None
+    pii_audit_container: str = Field("pii-audit", pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    pii_audit_hmac_key: SecretStr | None = None
+    pii_audit_required: bool = False
+    pii_audit_queue_size: int = Field(10_000, ge=1, le=1_000_000)
+    pii_audit_timeout_ms: float = Field(2000.0, gt=0, le=60_000)
+
+    @field_validator("pii_audit_hmac_key")
+    @classmethod
+    def _audit_key_is_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            decode_key(value.get_secret_value())
+        return value
+
+    @field_validator("pii_audit_account_url")
+    @classmethod
+    def _audit_url_is_https(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value or None
+
+    @property
+    def audit_enabled(self) -> bool:
+        return bool(self.pii_audit_account_url or self.pii_audit_connection_string)
+
+    @model_validator(mode="after")
+    def _audit_and_keys_are_consistent(self) -> Settings:
+        if self.audit_enabled and self.pii_audit_hmac_key is None:
+            raise ValueError("PII_AUDIT_HMAC_KEY: the audit trail needs it (base64 of 32 bytes)")
+        if self.pii_audit_required and not self.audit_enabled:
+            raise ValueError(
+                "PII_AUDIT_REQUIRED: needs PII_AUDIT_ACCOUNT_URL or PII_AUDIT_CONNECTION_STRING"
+            )
+        redact, restore = self.redaction_api_key, self.redaction_restore_api_key
+        if redact and restore and redact.get_secret_value() == restore.get_secret_value():
+            raise ValueError("REDACTION_RESTORE_API_KEY: must differ from REDACTION_API_KEY")
+        return self
+
     @model_validator(mode="after")
     def _policies_compile(self) -> Settings:
         """A bad named policy stops start-up; the message names the policy, never a pattern."""
@@ -152,8 +194,8 @@ def load_settings() -> Settings:
         settings = Settings()
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc']).upper()}: "
-            f"{item['msg'].removeprefix('Value error, ')}"
+            f"{'.'.join(str(p) for p in item['loc']).upper()}: ".removeprefix(": ")
+            + item["msg"].removeprefix("Value error, ")
             for item in error.errors(include_input=False, include_url=False)
         )
         raise SettingsError(f"invalid settings: {problems}") from None

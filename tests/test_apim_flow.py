@@ -45,6 +45,7 @@ from tests.conftest import EMULATOR_KEY, Emulator, ServiceFactory
 pytestmark = pytest.mark.server
 
 FUNCTION_KEY = NAMED_VALUES["piiRedactionFunctionKey"]
+RESTORE_FUNCTION_KEY = NAMED_VALUES["piiRestoreFunctionKey"]
 RESTORE_KEY = base64.b64encode(b"apim-player-restore-key-32-bytes").decode()
 REQUEST_ID = "6f1c1a5e-4a44-4f57-9d1e-0c8e3c2b9a10"
 SUBSCRIPTION = "sub-tenant-a"
@@ -264,7 +265,11 @@ async def function(detector: str, make_service: ServiceFactory, emulator: Emulat
     """Starts the function on the detector, with the key APIM sends; returns a starter."""
 
     async def start(**settings: Any) -> str:
-        settings = {"redaction_api_key": FUNCTION_KEY, **settings}
+        keys = {
+            "redaction_api_key": FUNCTION_KEY,
+            "redaction_restore_api_key": RESTORE_FUNCTION_KEY,
+        }
+        settings = {**keys, **settings}
         if detector == "embedded":
             client = await make_service(pii_detector="local", **settings)
         else:
@@ -619,7 +624,7 @@ async def test_placeholder_mode_carries_the_token_and_restores_the_answer(
     assert "alice@example.com" not in (run.forwarded.body or "")
     # The token travelled in piiRestoreToken from inbound to outbound, bound to this request.
     assert restore.url == FUNCTION_ORIGIN + "/restore"
-    assert restore.headers["x-functions-key"] == [FUNCTION_KEY]
+    assert restore.headers["x-functions-key"] == [RESTORE_FUNCTION_KEY]
     sent = json.loads(restore.body)
     assert sent["restore_token"] == token
     assert sent["config"] == {"correlation_id": REQUEST_ID, "subscription_id": SUBSCRIPTION}

@@ -48,6 +48,7 @@ from tests.test_apim_flow import (
     CHAT,
     FUNCTION_KEY,
     MODEL_ANSWER,
+    RESTORE_FUNCTION_KEY,
     RESTORE_KEY,
     UNTRUSTED,
     Model,
@@ -291,7 +292,10 @@ async def function_for(
 ) -> str:
     if scenario.function is not None:
         client = await make_service(
-            pii_detector="local", redaction_api_key=FUNCTION_KEY, **scenario.function
+            pii_detector="local",
+            redaction_api_key=FUNCTION_KEY,
+            redaction_restore_api_key=RESTORE_FUNCTION_KEY,
+            **scenario.function,
         )
         return str(client.server.make_url("")).rstrip("/")
     status, media, text = UNTRUSTED["ok-without-full-coverage"]

@@ -279,12 +279,13 @@ def fragment_id_in_infra() -> str:
 
 
 def test_named_values_are_created_by_the_infra() -> None:
-    text = FRAGMENT.read_text() + EXAMPLE.read_text()
+    text = FRAGMENT.read_text() + OUTBOUND.read_text() + EXAMPLE.read_text()
     referenced = set(re.findall(r"\{\{([\w.-]+)\}\}", text))
     created = named_values_in_infra()
     assert referenced >= {"piiRedactionFunctionUrl", "piiRedactionFunctionKey"}
     assert referenced <= created.keys(), f"not created: {referenced - created.keys()}"
     assert created["piiRedactionFunctionKey"] is True, "the function key must be a secret"
+    assert created["piiRestoreFunctionKey"] is True, "the restore key must be a secret"
 
 
 def test_fragment_deployed_by_infra_is_the_one_the_example_includes() -> None:
@@ -456,7 +457,8 @@ def test_outbound_fragment_posts_to_restore_what_the_restore_model_accepts() -> 
         h.attrib["name"].lower(): (h.findtext("value") or "").strip()
         for h in send.iter("set-header")
     }
-    assert headers["x-functions-key"] == "{{piiRedactionFunctionKey}}"
+    assert headers["x-functions-key"] == "{{piiRestoreFunctionKey}}", "the restore key only"
+    assert "piiRedactionFunctionKey" not in OUTBOUND.read_text().split("-->", 1)[1]
     code = code_of(outbound)
     request_keys = set(re.findall(r'request\["(\w+)"\] =', code))
     config_keys = set(re.findall(r'config\["(\w+)"\] =', code))

@@ -228,11 +228,38 @@ def test_parameters_example_matches_the_template() -> None:
     assert required <= example
 
 
-def test_apim_named_value_key_is_secret_and_fed_by_the_host_key() -> None:
+def test_apim_holds_each_route_s_own_function_key_never_a_host_key() -> None:
     main = MAIN.read_text()
-    assert "listKeys('${functionApp.id}/host/default'" in main
+    assert "/host/" not in main, "a host key opens every function"
+    assert "listKeys('${functionApp.id}/functions/redact', '2024-04-01').default" in main
+    assert "listKeys('${functionApp.id}/functions/restore', '2024-04-01').default" in main
     module = (ROOT / "infra" / "modules" / "apim.bicep").read_text()
     assert re.search(r"@secure\(\)\s*\nparam functionKey string", module)
+    assert re.search(r"@secure\(\)\s*\nparam restoreFunctionKey string", module)
+    outbound = block(module, "resource outboundFragment ")
+    assert "restoreKeyValue" in outbound
+    assert "functionKeyValue" not in outbound
+
+
+def test_the_audit_container_is_immutable_and_the_function_may_only_append() -> None:
+    audit = resource_block("auditStorage")
+    assert "allowSharedKeyAccess: false" in audit
+    retention = block(audit, "resource retention 'immutabilityPolicies'")
+    assert "immutabilityPeriodSinceCreationInDays: auditRetentionDays" in retention
+    assert "allowProtectedAppendWrites: true" in retention
+    role = resource_block("auditAppender")
+    actions = re.findall(r"'(Microsoft\.Storage/[^']+)'", role)
+    prefix = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/"
+    assert sorted(actions) == [prefix + "add/action", prefix + "read", prefix + "write"]
+    assert "actions: []" in role
+    writer = resource_block("auditWriter")
+    assert "scope: auditStorage::auditBlobServices::auditContainer\n" in writer
+    assert "roleDefinitionId: auditAppender.id" in writer
+    assert "principalId: functionApp.identity.principalId" in writer
+    main = MAIN.read_text()
+    assert "PII_AUDIT_HMAC_KEY: '@Microsoft.KeyVault(" in main
+    assert "SecretName=pii-audit-hmac-key)" in main
+    assert "@secure()\nparam auditHmacKey string" in main
 
 
 @pytest.mark.skipif(

@@ -25,6 +25,7 @@ from redaction.policy.tenant import (
     PolicyBook,
     compile_policy,
     load_named_policies,
+    load_policy_versions,
     merge,
     policy_key,
 )
@@ -413,3 +414,31 @@ def test_a_policy_defined_twice_is_a_settings_error(tmp_path: Path) -> None:
     path.write_text('{"p": {}}', encoding="utf-8")
     with pytest.raises(SettingsError, match="defined twice"):
         load_named_policies('{"p": {}}', str(path))
+
+
+def test_a_named_policy_carries_its_version_and_author_outside_its_config() -> None:
+    raw = json.dumps({"strict": {"min_confidence": 0.7, "version": "12", "author": "rules-team"}})
+    named = load_named_policies(raw, None)
+    assert named["strict"].min_confidence == 0.7
+    book = PolicyBook(named, versions=load_policy_versions(raw, None))
+    identity = book.identify(RedactConfig(policy="strict"))
+    assert identity is not None
+    assert (identity.name, identity.version, identity.author) == ("strict", "12", "rules-team")
+    changed = book.identify(RedactConfig(policy="strict", min_confidence=0.9))
+    assert changed is not None
+    assert changed.content_hash != identity.content_hash  # the effective content, overrides in
+    default = book.identify(RedactConfig())
+    assert default is not None
+    assert default.name == "default"
+    assert default.version is None
+    inline = book.identify(RedactConfig(allow_list=["x"]))
+    assert inline is not None
+    assert inline.name == "inline"
+    assert book.identify(RedactConfig(policy="missing")) is None
+
+
+@pytest.mark.parametrize("version", [7, "", "x" * 65])
+def test_a_bad_policy_version_stops_start_up_naming_it(version: object) -> None:
+    raw = json.dumps({"strict": {"version": version}})
+    with pytest.raises(SettingsError, match="policy 'strict': version must be a string"):
+        load_named_policies(raw, None)

@@ -10,9 +10,13 @@ param functionAppResourceId string
 @description('Base URL of the Function App, without a trailing slash and without /redact.')
 param functionAppUrl string
 
-@description('Host key APIM sends in x-functions-key.')
+@description('The redact function\'s key, which APIM sends to /redact in x-functions-key.')
 @secure()
 param functionKey string
+
+@description('The restore function\'s key, which only the outbound fragment sends to /restore.')
+@secure()
+param restoreFunctionKey string
 
 resource apim 'Microsoft.ApiManagement/service@2022-08-01' existing = {
   name: apimServiceName
@@ -36,6 +40,16 @@ resource functionKeyValue 'Microsoft.ApiManagement/service/namedValues@2022-08-0
   properties: {
     displayName: 'piiRedactionFunctionKey'
     value: functionKey
+    secret: true
+  }
+}
+
+resource restoreKeyValue 'Microsoft.ApiManagement/service/namedValues@2022-08-01' = {
+  parent: apim
+  name: 'piiRestoreFunctionKey'
+  properties: {
+    displayName: 'piiRestoreFunctionKey'
+    value: restoreFunctionKey
     secret: true
   }
 }
@@ -87,7 +101,7 @@ resource outboundFragment 'Microsoft.ApiManagement/service/policyFragments@2022-
   }
   dependsOn: [
     functionUrl
-    functionKeyValue
+    restoreKeyValue
   ]
 }
 

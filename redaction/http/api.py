@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from redaction import __version__, runtime, telemetry
+from redaction.audit.records import Operation
 from redaction.deadline import Deadline
 from redaction.detectors.detector import DetectionContext
 from redaction.entities import Document
 from redaction.errors import DetectorError, RequestError, SettingsError
+from redaction.http import auditing
 from redaction.http.decoding import check_headers, parse_request, parse_restore_request
 from redaction.models import HealthResponse, RedactResponse, RestoreResponse
 from redaction.placeholders.restore import Placeholders, restore_body
@@ -39,16 +41,50 @@ class Answer:
     payload: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
 
-    def body(self) -> bytes:
+    @functools.cached_property
+    def encoded(self) -> bytes:
         """UTF-8 JSON; escaped ASCII if some string still cannot be encoded (never a 500)."""
         try:
             return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
         except UnicodeEncodeError:
             return json.dumps(self.payload, separators=(",", ":")).encode()
 
+    def body(self) -> bytes:
+        """Encoded once: the audit record's digest and the answer sent are of the same bytes."""
+        return self.encoded
+
+
+AUDIT_UNAVAILABLE = "the audit record of this request could not be stored in time"
+
 
 async def redact(body: bytes, headers: Mapping[str, str]) -> Answer:
-    """``POST /redact``."""
+    """``POST /redact``, and its audit record."""
+    seen = auditing.Seen(time.monotonic())
+    return await _audited("redact", body, headers, await _redact(body, headers, seen), seen)
+
+
+async def restore(body: bytes, headers: Mapping[str, str]) -> Answer:
+    """``POST /restore``: the originals back into a model's answer, from a restore token."""
+    seen = auditing.Seen(time.monotonic())
+    return await _audited("restore", body, headers, await _restore(body, headers, seen), seen)
+
+
+async def _audited(
+    operation: Operation,
+    body: bytes,
+    headers: Mapping[str, str],
+    answer: Answer,
+    seen: auditing.Seen,
+) -> Answer:
+    """The answer, once its record is in the trail; 503 when the trail is required and the
+    record could not be stored in time (no answer leaves without its record)."""
+    facts = (answer.status, answer.payload, answer.body)
+    if await auditing.record(operation, body, headers, facts, seen):
+        return answer
+    return _error_answer(503, "AuditUnavailable", AUDIT_UNAVAILABLE, [])
+
+
+async def _redact(body: bytes, headers: Mapping[str, str], seen: auditing.Seen) -> Answer:
     try:
         state = runtime.get_runtime()
         deadline = Deadline.after(state.settings.pii_deadline_s)
@@ -60,6 +96,8 @@ async def redact(body: bytes, headers: Mapping[str, str]) -> Answer:
     except SettingsError as error:
         return _error_answer(503, "ServiceMisconfigured", str(error), [])
     tenant = request.config.subscription_id or _header(headers, "x-tenant-id")
+    seen.correlation_id, seen.tenant = request.config.correlation_id, tenant
+    seen.policy = state.service.policies.identify(request.config)
     try:
         response = await state.service.redact(request, deadline, tenant)
     except RequestError as error:  # the service records its own refusals (413 before any call)
@@ -69,6 +107,7 @@ async def redact(body: bytes, headers: Mapping[str, str]) -> Answer:
     except Exception as error:  # noqa: BLE001 - answer JSON; never echo anything
         logger.error("pii-internal-error", extra={"pii-error-type": type(error).__name__})
         return _error_answer(500, "InternalError", "the service failed unexpectedly", [])
+    seen.diagnostics = response.diagnostics
     return Answer(200 if response.status != "error" else 503, _response_payload(response))
 
 
@@ -92,8 +131,7 @@ def _record_refusal(error: RequestError) -> None:
     )
 
 
-async def restore(body: bytes, headers: Mapping[str, str]) -> Answer:
-    """``POST /restore``: the originals back into a model's answer, from a restore token."""
+async def _restore(body: bytes, headers: Mapping[str, str], seen: auditing.Seen) -> Answer:
     try:
         state = runtime.get_runtime()
         check_headers(headers, len(body), state.input_limits)
@@ -103,6 +141,7 @@ async def restore(body: bytes, headers: Mapping[str, str]) -> Answer:
             raise SettingsError("/restore needs PII_RESTORE_KEY")
         config = request.config
         tenant = config.subscription_id or _header(headers, "x-tenant-id")
+        seen.correlation_id, seen.tenant = config.correlation_id, tenant
         mapping = issuer.sealer.open(request.restore_token, tenant, config.correlation_id)
         restored, count = restore_body(request.body, Placeholders(mapping))
     except RequestError as error:
@@ -131,6 +170,7 @@ async def health(params: Mapping[str, str]) -> Answer:
         api_version=detector.api_version,
         version=__version__,
         categories=sorted(detector.categories),
+        audit=state.audit.status().to_dict() if state.audit is not None else None,
     )
     if params.get("deep", "").lower() in ("1", "true", "yes"):
         started = time.monotonic()

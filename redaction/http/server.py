@@ -22,6 +22,7 @@ from azure.functions.decorators.http import HttpTrigger
 
 from redaction import runtime
 from redaction.http.api import Answer
+from redaction.http.auditing import KEY_NAME_HEADER
 from redaction.settings import Settings
 
 logger = logging.getLogger("pii_redaction")
@@ -40,22 +41,39 @@ def build_app(functions: func.FunctionApp, settings: Settings) -> web.Applicatio
     app = web.Application(
         client_max_size=settings.pii_max_body_bytes + 1, handler_args=SERVER_OPTIONS
     )
-    key = settings.redaction_api_key.get_secret_value() if settings.redaction_api_key else None
+    keys = route_keys(settings)
     for function in registered_functions(functions):
         trigger = function.get_trigger()
         if not isinstance(trigger, HttpTrigger):
             continue
         route = "/" + str(trigger.route).lstrip("/")
-        needs_key = key is not None and str(trigger.auth_level).upper().endswith(
+        needs_key = keys is not None and str(trigger.auth_level).upper().endswith(
             ("FUNCTION", "ADMIN")
         )
+        name = route.strip("/")
+        key = keys.get(name, keys.get("redact")) if keys is not None else None
         handler = _dispatch(
-            function.get_user_function(), key if needs_key else None, settings.pii_max_body_bytes
+            function.get_user_function(),
+            (name, key) if needs_key else None,
+            settings.pii_max_body_bytes,
         )
         for method in trigger.methods or ():
             app.router.add_route(str(getattr(method, "value", method)), route, handler)
     app.on_cleanup.append(_close_runtime)
     return app
+
+
+def route_keys(settings: Settings) -> dict[str, str | None] | None:
+    """The key of each route, as the Functions host keeps a key per function: /redact (and any
+    other keyed route) opens with REDACTION_API_KEY, /restore with REDACTION_RESTORE_API_KEY
+    only. None when neither is set (no keys: local use); a route whose key is unset is closed."""
+    redact, restore = settings.redaction_api_key, settings.redaction_restore_api_key
+    if redact is None and restore is None:
+        return None
+    return {
+        "redact": redact.get_secret_value() if redact else None,
+        "restore": restore.get_secret_value() if restore else None,
+    }
 
 
 @functools.cache
@@ -65,10 +83,12 @@ def registered_functions(functions: func.FunctionApp) -> tuple[func.Function, ..
 
 
 def _dispatch(
-    user_function: Handler, key: str | None, max_body_bytes: int
+    user_function: Handler, key: tuple[str, str | None] | None, max_body_bytes: int
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``key``: the route's name and key (None: open; a None key: closed to every key)."""
+
     async def handle(request: web.Request) -> web.Response:
-        if key is not None and not _key_matches(request, key):
+        if key is not None and not _key_matches(request, key[1]):
             return _answer(
                 Answer(401, _error("Unauthorized", "a valid x-functions-key is required"))
             )
@@ -78,28 +98,37 @@ def _dispatch(
             body = await request.read() if request.can_read_body else b""
         except web.HTTPRequestEntityTooLarge:
             return _answer(Answer(413, _error("PayloadTooLarge", "the body is too large")))
-        response = await user_function(_to_function_request(request, body))
+        opened_by = key[0] if key is not None else None
+        response = await user_function(_to_function_request(request, body, opened_by))
         return _to_web_response(response)
 
     return handle
 
 
-def _key_matches(request: web.Request, key: str) -> bool:
+def _key_matches(request: web.Request, key: str | None) -> bool:
     """Compares bytes as sent: aiohttp keeps undecodable header bytes as surrogate escapes."""
     given = request.headers.get(KEY_HEADER) or request.query.get("code") or ""
     sent = given.encode("utf-8", "surrogateescape")
-    return hmac.compare_digest(sent, key.encode("utf-8"))
+    expected = key.encode("utf-8") if key is not None else b""
+    return hmac.compare_digest(sent, expected) and key is not None
 
 
 def _too_large(request: web.Request, max_body_bytes: int) -> bool:
     return request.content_length is not None and request.content_length > max_body_bytes
 
 
-def _to_function_request(request: web.Request, body: bytes) -> func.HttpRequest:
+def _to_function_request(
+    request: web.Request, body: bytes, opened_by: str | None
+) -> func.HttpRequest:
+    """``opened_by``: the name of the key that opened the route, for the audit record's caller;
+    a header of that name from the client is dropped."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() != KEY_NAME_HEADER}
+    if opened_by is not None:
+        headers[KEY_NAME_HEADER] = opened_by
     return func.HttpRequest(
         method=request.method,
         url=str(request.url),
-        headers=dict(request.headers),
+        headers=headers,
         params=dict(request.query),
         route_params=dict(request.match_info),
         body=body,

@@ -289,6 +289,25 @@ class ScanLimits:
     per_request_s: float = 1.0
 
 
+@dataclass(frozen=True)
+class PolicyVersion:
+    """What a named policy says about itself: its ``version`` and ``author``."""
+
+    version: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyIdentity:
+    """Which policy a request used: its name (``inline`` for fields sent in the request,
+    ``default`` for none), the hash of its effective content, and a named policy's version."""
+
+    name: str
+    content_hash: str
+    version: str | None = None
+    author: str | None = None
+
+
 class PolicyBook:
     """Named policies (compiled at start-up) and a bounded LRU of compiled request policies."""
 
@@ -297,8 +316,10 @@ class PolicyBook:
         named: Mapping[str, RedactConfig] | None = None,
         cache_size: int = 256,
         limits: ScanLimits | None = None,
+        versions: Mapping[str, PolicyVersion] | None = None,
     ) -> None:
         self.named = dict(named or {})
+        self.versions = dict(versions or {})
         self.limits = limits or ScanLimits()
         self._cache_size = cache_size
         self._cache: OrderedDict[str, CompiledPolicy] = OrderedDict()
@@ -329,6 +350,18 @@ class PolicyBook:
             self._cache.move_to_end(key)
         return config, compiled
 
+    def identify(self, config: RedactConfig) -> PolicyIdentity | None:
+        """The policy ``config`` selects, without compiling it; None for an unknown name."""
+        if config.policy is None:
+            name = "inline" if config.model_fields_set & _POLICY_FIELD_SET else "default"
+            return PolicyIdentity(name, policy_key(config))
+        named = self.named.get(config.policy)
+        if named is None:
+            return None
+        version = self.versions.get(config.policy, PolicyVersion())
+        key = policy_key(merge(named, config))
+        return PolicyIdentity(config.policy, key, version.version, version.author)
+
     def budget(self, deadline: Deadline) -> TextBudget:
         clock: Clock = deadline.clock
         ends = clock() + min(self.limits.per_request_s, deadline.remaining())
@@ -352,14 +385,10 @@ class PolicyBook:
 
 def load_named_policies(inline: str | None, path: str | None) -> dict[str, RedactConfig]:
     """Policies from ``PII_POLICIES`` (JSON) and ``PII_POLICIES_FILE`` (a JSON file), both
-    ``{"name": {config fields}}``. Raises ``SettingsError`` naming the setting and policy."""
+    ``{"name": {config fields, "version": ..., "author": ...}}``. Raises ``SettingsError``
+    naming the setting and policy."""
     policies: dict[str, RedactConfig] = {}
-    sources = [("PII_POLICIES", inline)]
-    if path:
-        sources.append(("PII_POLICIES_FILE", _read_file(path)))
-    for setting, raw in sources:
-        if not raw:
-            continue
+    for setting, raw in _sources(inline, path):
         for name, config in _parse_policies(setting, raw).items():
             if name in policies:
                 raise SettingsError(
@@ -367,6 +396,23 @@ def load_named_policies(inline: str | None, path: str | None) -> dict[str, Redac
                 )
             policies[name] = config
     return policies
+
+
+def load_policy_versions(inline: str | None, path: str | None) -> dict[str, PolicyVersion]:
+    """The ``version`` and ``author`` of each named policy (checked by ``load_named_policies``)."""
+    versions: dict[str, PolicyVersion] = {}
+    for setting, raw in _sources(inline, path):
+        for name, value in _parse_document(setting, raw).items():
+            if isinstance(value, dict):
+                versions[str(name)] = _version(setting, name, value)
+    return versions
+
+
+def _sources(inline: str | None, path: str | None) -> list[tuple[str, str]]:
+    sources = [("PII_POLICIES", inline)]
+    if path:
+        sources.append(("PII_POLICIES_FILE", _read_file(path)))
+    return [(setting, raw) for setting, raw in sources if raw]
 
 
 def _read_file(path: str) -> str:
@@ -379,20 +425,41 @@ def _read_file(path: str) -> str:
         ) from None
 
 
-def _parse_policies(setting: str, raw: str) -> dict[str, RedactConfig]:
+def _parse_document(setting: str, raw: str) -> dict[str, Any]:
     try:
         document = json.loads(raw)
     except ValueError:
         raise SettingsError(f"invalid settings: {setting} is not valid JSON") from None
     if not isinstance(document, dict):
         raise SettingsError(f"invalid settings: {setting} must be a JSON object of policies")
+    return document
+
+
+def _parse_policies(setting: str, raw: str) -> dict[str, RedactConfig]:
+    document = _parse_document(setting, raw)
     return {str(name): _parse_policy(setting, name, value) for name, value in document.items()}
+
+
+VERSION_FIELDS = {"version": 64, "author": 256}  # and their longest values
+
+
+def _version(setting: str, name: Any, value: dict[str, Any]) -> PolicyVersion:
+    for field_name, longest in VERSION_FIELDS.items():
+        given = value.get(field_name)
+        if given is not None and (not isinstance(given, str) or not 0 < len(given) <= longest):
+            raise SettingsError(
+                f"invalid settings: {setting}: policy {name!r}: {field_name} must be a string "
+                f"of 1-{longest} characters"
+            )
+    return PolicyVersion(value.get("version"), value.get("author"))
 
 
 def _parse_policy(setting: str, name: Any, value: Any) -> RedactConfig:
     where = f"invalid settings: {setting}: policy {name!r}"
     if not isinstance(value, dict):
         raise SettingsError(f"{where} must be a JSON object")
+    _version(setting, name, value)
+    value = {key: item for key, item in value.items() if key not in VERSION_FIELDS}
     try:
         RedactConfig.model_validate({"policy": name})
         config = RedactConfig.model_validate(value)

@@ -42,6 +42,7 @@ FUNCTION_ORIGIN = "https://pii-function.apim.test"
 NAMED_VALUES = {
     "piiRedactionFunctionUrl": FUNCTION_ORIGIN + "/",
     "piiRedactionFunctionKey": "apim-player-function-key",
+    "piiRestoreFunctionKey": "apim-player-restore-key",
 }
 # Namespaces an APIM expression sees without a using (the documented examples use Regex,
 # Encoding, JObject and LINQ unqualified).
