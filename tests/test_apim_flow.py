@@ -402,6 +402,7 @@ async def test_ok_forwards_the_redacted_body(
     # What the gateway sent to the function: the body as the client sent it, and the config.
     assert call.url == FUNCTION_ORIGIN + "/redact"
     assert call.headers["x-functions-key"] == [FUNCTION_KEY]
+    assert call.headers["x-pii-caller"] == ["apim/pii-anonymization"]  # the audit's caller
     assert call.body == (
         '{"body":' + CHAT + ',"config":{"fail_closed":true,"excluded_categories":["PersonType"],'
         '"detection_language":"en","scan_roles":["user","assistant","tool"],'
@@ -625,6 +626,7 @@ async def test_placeholder_mode_carries_the_token_and_restores_the_answer(
     # The token travelled in piiRestoreToken from inbound to outbound, bound to this request.
     assert restore.url == FUNCTION_ORIGIN + "/restore"
     assert restore.headers["x-functions-key"] == [RESTORE_FUNCTION_KEY]
+    assert restore.headers["x-pii-caller"] == ["apim/pii-deanonymization"]
     sent = json.loads(restore.body)
     assert sent["restore_token"] == token
     assert sent["config"] == {"correlation_id": REQUEST_ID, "subscription_id": SUBSCRIPTION}

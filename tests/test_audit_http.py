@@ -335,3 +335,25 @@ def test_audit_verify_without_a_store_says_so_in_one_line() -> None:
     assert result.stderr.strip().splitlines() == [
         "pii-redaction: set PII_AUDIT_ACCOUNT_URL or PII_AUDIT_CONNECTION_STRING"
     ]
+
+
+async def test_refusals_before_any_work_leave_records_too(
+    make_service: ServiceFactory, container: str
+) -> None:
+    settings = {**audit_settings(container), "pii_max_strings": 20}
+    del settings["pii_restore_key"]  # /restore then answers 503 ServiceMisconfigured
+    client = await make_service(pii_detector="local", **settings)
+    many = await post(client, "/redact", {"body": chat(*["x"] * 30)}, REDACT_KEY)
+    text = await post(client, "/redact", b"{}", REDACT_KEY, content_type="text/plain")
+    restore = {"body": chat("<Email_1>"), "restore_token": "t"}
+    unconfigured = await post(client, "/restore", restore, RESTORE_API_KEY)
+    assert (many.status, text.status, unconfigured.status) == (413, 415, 503)
+    await client.close()
+    records = await stored_records(container)
+    assert [(r["operation"], r["outcome"], r["http_status"], r["error_code"]) for r in records] == [
+        ("redact", "refused", 413, "PayloadTooLarge"),
+        ("redact", "refused", 415, "UnsupportedMediaType"),
+        ("restore", "error", 503, "ServiceMisconfigured"),
+    ]
+    for record, exchange in zip(records, (many, text, unconfigured), strict=True):
+        assert record["answer_hmac"] == KEYS.digest(exchange.received)
