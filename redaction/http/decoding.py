@@ -49,23 +49,23 @@ def check_headers(
 
 def parse_request(raw: bytes, limits: InputLimits) -> RedactRequest:
     """A validated ``RedactRequest`` from the raw body."""
+    return validate_request(_json_object(raw, limits))
+
+
+def _json_object(raw: bytes, limits: InputLimits) -> dict[str, Any]:
+    """The raw body as a JSON object within the limits, or the 4xx saying why not."""
     if len(raw) > limits.max_body_bytes:
         raise _too_large(limits)
     document = decode_json(raw)
     if not isinstance(document, dict):
         raise InvalidRequestError("the body must be a JSON object", [{"field": "$"}])
     check_shape(document, limits)
-    return validate_request(document)
+    return document
 
 
 def parse_restore_request(raw: bytes, limits: InputLimits) -> RestoreRequest:
     """A validated ``RestoreRequest`` from the raw body of a ``/restore`` call."""
-    if len(raw) > limits.max_body_bytes:
-        raise _too_large(limits)
-    document = decode_json(raw)
-    if not isinstance(document, dict):
-        raise InvalidRequestError("the body must be a JSON object", [{"field": "$"}])
-    check_shape(document, limits)
+    document = _json_object(raw, limits)
     try:
         return RestoreRequest.model_validate(document)
     except ValidationError as error:

@@ -241,7 +241,7 @@ class _Walker:
         origin = _URL_ORIGIN.match(text)
         if origin is not None:
             prefix = _benign_origin(origin.group())
-            self.fields.append(self._field(where, text[len(prefix) :], prefix=prefix, url=True))
+            self.add(where, text[len(prefix) :], prefix=prefix, url=True)
             return
         data = _DATA_URI.match(text)
         prefix = text[: data.end()] if data is not None else ""
@@ -348,31 +348,16 @@ class _Walker:
         encoded: bool = False,
         flow: int | None = None,
         context: str = "",
-    ) -> None:
-        self.fields.append(
-            self._field(
-                where, text, kind, prefix=prefix, encoded=encoded, flow=flow, context=context
-            )
-        )
-
-    @staticmethod
-    def _field(
-        where: _Where,
-        text: str,
-        kind: FieldKind = "text",
-        *,
-        prefix: str = "",
-        encoded: bool = False,
-        flow: int | None = None,
-        context: str = "",
         url: bool = False,
-    ) -> TextField:
+    ) -> None:
         inner: Path | None = None
         public: tuple[Path, Path | None] = (where.public, None)
         path = where.path
         if where.outer is not None:
             path, inner, public = where.outer[0], where.path, (where.outer[1], where.public)
-        return TextField(path, inner, text, kind, prefix, encoded, flow, public, context, url)
+        self.fields.append(
+            TextField(path, inner, text, kind, prefix, encoded, flow, public, context, url)
+        )
 
 
 def _token_ids(value: list[Any]) -> bool:
