@@ -135,17 +135,24 @@ class Scanner:
         every = self._plan(chunks, range(len(chunks)), content)
         plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)  # 413 first
         report, seen = await asyncio.gather(
-            self._scan_chunks(len(texts), chunks, scope, content),
+            self._scan_chunks(len(texts), chunks, scope, content, every),
             self._seams._scan_chunks(len(texts), seams, scope, frozenset()),
         )
         _merge(report, seen)
         return report
 
     async def _scan_chunks(
-        self, count: int, chunks: list[Chunk], scope: ScanScope, content: frozenset[int]
+        self,
+        count: int,
+        chunks: list[Chunk],
+        scope: ScanScope,
+        content: frozenset[int],
+        every: list[PlannedDocument] | None = None,
     ) -> ScanReport:
-        every = self._plan(chunks, range(len(chunks)), content)
-        plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)
+        """``every``: the plan of all ``chunks``, when the caller has already made it."""
+        if every is None:
+            every = self._plan(chunks, range(len(chunks)), content)
+            plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)
         keys = self._keys(chunks, scope)
         cached = await self._lookup(chunks, keys)
         pending, copies = _distinct_misses(len(chunks), keys, cached)

@@ -212,7 +212,10 @@ def _group_seams(
     position = dict(zip(group, starts, strict=True))
     covered = (0, -1)
     emitted: set[tuple[Piece, ...]] = set()
+    ends = {position[index] + len(texts[index]): k for k, index in enumerate(group)}
     for boundary in sorted(boundaries):
+        if boundary in ends and _sentence_between(texts, group, ends[boundary]):
+            continue  # a sentence ends or starts here: no value crosses it
         low, high = max(0, boundary - window), min(total, boundary + window)
         half = (max(0, boundary - window // 2), min(total, boundary + window // 2))
         if covered[0] <= half[0] and half[1] <= covered[1]:
@@ -229,6 +232,21 @@ def _group_seams(
             yield Chunk(
                 pieces[0].text_index, pieces[0].text_start, joined.text, tuple(pieces), view
             )
+
+
+def _sentence_between(texts: Sequence[str], group: Sequence[int], k: int) -> bool:
+    """True when the ``k``-th text of the group and the next non-empty one are split by a
+    sentence break, as ``_trim`` would find it (the cheap test before a seam is laid out)."""
+    right = next((texts[group[j]] for j in range(k + 1, len(group)) if texts[group[j]]), "")
+    text = texts[group[k]]
+    if not text or not right:
+        return False
+    if _TAIL_BREAK.search(text[-8:]) or right[0] == "\n":
+        return True
+    return not _glued(text[-1], right[0]) and not _starts_an_address(right, 0)
+
+
+_TAIL_BREAK = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u2019\u201d]*\s+$|\n\s*$")
 
 
 def _offset_of(position: Mapping[int, int], pieces: Sequence[Piece], boundary: int) -> int:
