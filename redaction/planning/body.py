@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import json
 import re
@@ -153,15 +154,19 @@ class _Where:
     public: Path
     outer: tuple[Path, Path] | None  # (path, public) of the JSON string this is inside
     structural: bool = True  # on the request's own structure: exemptions and slots apply
-    context: str = ""  # the last keys above a value, as words (``ssn value``)
+    keys: tuple[str, ...] = ()  # the last keys above a value (``ssn``, ``value``)
 
     def child(self, key: PathKey, public: PathKey) -> _Where:
         path, shown = (*self.path, key), (*self.public, public)
         if isinstance(key, int):
-            return _Where(path, shown, self.outer, self.structural, self.context)
+            return _Where(path, shown, self.outer, self.structural, self.keys)
         structural = self.structural and is_vocabulary(key) and key not in FREE_FORM
-        context = f"{self.context} {_words(key)}".strip()[-MAX_CONTEXT:]
-        return _Where(path, shown, self.outer, structural, context)
+        return _Where(path, shown, self.outer, structural, (*self.keys, key)[-3:])
+
+    @property
+    def context(self) -> str:
+        """The keys above, as the words they spell (``ssn value``)."""
+        return " ".join(_words(key) for key in self.keys)[-MAX_CONTEXT:]
 
 
 class _Walker:
@@ -206,7 +211,8 @@ class _Walker:
         elif where.structural and key in BINARY_KEYS and isinstance(item, str):
             self.binary(item, where)
         else:
-            self.value(item, where, context=_cue(where.context))
+            leaf = isinstance(item, str | int | float | list)
+            self.value(item, where, context=_cue(where.context) if leaf else "")
 
     def key(self, key: str, where: _Where) -> None:
         if not is_vocabulary(key):
@@ -381,6 +387,7 @@ _CUES = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _words(key: str) -> str:
     """A key as the words it spells: ``socialSecurityNumber`` -> ``social security number``,
     ``phones`` -> ``phones phone``."""

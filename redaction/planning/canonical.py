@@ -105,7 +105,7 @@ _ASCII_TRIGGERS: dict[str, re.Pattern[str]] = {
     "at": re.compile(r" @|@ |[\[({<] ?(?:at|AT|At) ?[\])}>]"),
     "dot": re.compile(r"[\[({<] ?(?:dot|DOT|Dot) ?[\])}>]"),
     "spelled": re.compile(r" (?:dot|DOT) "),
-    "base64": re.compile(r"[A-Za-z0-9+/]{14}"),
+    "base64": re.compile(r"[A-Za-z0-9+/]{14,}"),
     "groups": re.compile(
         r"[/_.:][0-9A-Za-z]{4}[/_.:]|\d[,']\d{3}[,']\d{3}[,']\d{3}|\d\.\d{12,}[eE]"
     ),
@@ -119,10 +119,22 @@ _UNICODE_TRIGGERS: dict[str, regex.Pattern[str]] = {
 
 
 def _triggered(text: str) -> frozenset[str]:
-    found = {name for name, trigger in _ASCII_TRIGGERS.items() if trigger.search(text)}
+    found = {
+        name
+        for name, trigger in _ASCII_TRIGGERS.items()
+        if (_plausible_base64(text) if name == "base64" else trigger.search(text))
+    }
     if not text.isascii():
         found.update(name for name, trigger in _UNICODE_TRIGGERS.items() if trigger.search(text))
     return frozenset(found)
+
+
+def _plausible_base64(text: str) -> bool:
+    """A run that could be base64 of text: long enough, with both cases of letters."""
+    return any(
+        not run.islower() and not run.isupper() and any(char.isalpha() for char in run)
+        for run in _ASCII_TRIGGERS["base64"].findall(text)
+    )
 
 
 @cache
