@@ -302,26 +302,36 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
     }
   }
+}
 
-  // Flex Consumption sets the runtime in functionAppConfig: no FUNCTIONS_WORKER_RUNTIME here.
-  resource appSettings 'config' = {
-    name: 'appsettings'
-    properties: union(secretSettings, {
-      AzureWebJobsStorage__accountName: storage.name
-      AzureWebJobsStorage__credential: 'managedidentity'
-      APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
-      PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
-      AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
-      PII_DETECTOR: 'azure'
-      LANGUAGE_ENDPOINT: language.properties.endpoint
-      LANGUAGE_API_VERSION: '2024-11-01'
-      PII_MAX_DOC_CHARS: '5000'
-      PII_DOCS_PER_BATCH: '5'
-      PII_MAX_BATCHES: '15'
-      PII_ATTEMPT_TIMEOUT_S: '10'
-      PII_DEADLINE_S: string(piiDeadlineSeconds)
-    })
-  }
+// Flex Consumption sets the runtime in functionAppConfig: no FUNCTIONS_WORKER_RUNTIME here.
+// The Key Vault references resolve only once their secrets exist and the function's identity may
+// read them, so the settings are written after both (an unresolved reference stays the literal
+// text until App Service retries; the app then runs degraded, never down: docs/deploy.md).
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: union(secretSettings, {
+    AzureWebJobsStorage__accountName: storage.name
+    AzureWebJobsStorage__credential: 'managedidentity'
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+    PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
+    AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
+    PII_DETECTOR: 'azure'
+    LANGUAGE_ENDPOINT: language.properties.endpoint
+    LANGUAGE_API_VERSION: '2024-11-01'
+    PII_MAX_DOC_CHARS: '5000'
+    PII_DOCS_PER_BATCH: '5'
+    PII_MAX_BATCHES: '15'
+    PII_ATTEMPT_TIMEOUT_S: '10'
+    PII_DEADLINE_S: string(piiDeadlineSeconds)
+  })
+  dependsOn: [
+    keyVault::restoreKeySecret
+    keyVault::cacheSecretSecret
+    keyVault::auditKeySecret
+    secretsUser
+  ]
 }
 
 // The function calls Language with its own identity; role assignments take a few minutes to apply.
@@ -404,7 +414,7 @@ module apim 'modules/apim.bicep' = if (!empty(apimServiceName)) {
     restoreFunctionKey: listKeys('${functionApp.id}/functions/restore', '2024-04-01').default
   }
   dependsOn: [
-    functionApp::appSettings
+    appSettings
   ]
 }
 

@@ -154,7 +154,7 @@ class RestoreResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: Literal["healthy", "unhealthy"]
+    status: Literal["healthy", "degraded", "unhealthy"]
     detector: str
     api_version: str | None
     version: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -58,6 +58,9 @@ class Runtime:
     pool: WorkerPool | None = None
     audit: AuditTrail | None = None
     audit_keys: AuditKeys | None = None
+    # What is switched off by a bad or unresolved secret, by part (``placeholders``, ``cache``):
+    # the service runs without that part, /health says degraded with these reasons.
+    degraded: dict[str, str] = field(default_factory=dict)
 
     async def close(self) -> None:
         if self.audit is not None:
@@ -152,7 +155,27 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
     )
     keys = audit_keys(settings)
     audit = build_audit(settings, keys) if keys is not None else None
-    return Runtime(settings, service, input_limits, session, loop, cache, pool, audit, keys)
+    degraded = degraded_parts(settings)
+    runtime = Runtime(settings, service, input_limits, session, loop, cache, pool, audit, keys)
+    runtime.degraded = degraded
+    return runtime
+
+
+def degraded_parts(settings: Settings) -> dict[str, str]:
+    """The parts a bad or unresolved secret switches off, each with its reason (never a value);
+    logged once per runtime as ``pii-degraded``."""
+    parts = {}
+    placeholders = settings.placeholder_problem
+    if placeholders is not None:
+        parts["placeholders"] = f"placeholder mode and /restore are off: {placeholders}"
+    if settings.cache_secret_problem is not None:
+        parts["cache"] = (
+            "the cache runs as without PII_CACHE_SECRET (a per-process key, no shared Redis "
+            f"tier): {settings.cache_secret_problem}"
+        )
+    for part, reason in parts.items():
+        logger.warning("pii-degraded", extra={"pii-part": part, "pii-reason": reason})
+    return parts
 
 
 def audit_keys(settings: Settings) -> AuditKeys | None:
@@ -210,10 +233,12 @@ def build_cache(settings: Settings) -> DetectionCache | None:
     memory = MemoryCache(
         settings.pii_cache_max_entries, settings.pii_cache_max_bytes, settings.pii_cache_ttl_s
     )
-    secret = settings.pii_cache_secret
+    # an unresolved Key Vault reference is public text, not a secret: run as without one
+    secret = settings.pii_cache_secret if settings.cache_secret_problem is None else None
     shared: SharedTier | None = None
     if settings.redis_url is not None and secret is None:
-        logger.warning("pii-cache-redis-disabled", extra={"pii-reason": "no PII_CACHE_SECRET"})
+        reason = settings.cache_secret_problem or "no PII_CACHE_SECRET"
+        logger.warning("pii-cache-redis-disabled", extra={"pii-reason": reason})
     elif settings.redis_url is not None:
         from redaction.cache.redis_tier import (
             RedisTier,  # only with REDIS_URL: keeps cold start lean

@@ -107,18 +107,37 @@ class Settings(BaseSettings):
     pii_restore_token_ttl_s: float = Field(900.0, ge=1, le=7 * 24 * 3600)
     pii_pseudonym_key: SecretStr | None = None
 
-    @field_validator("pii_restore_key", "pii_restore_keys_previous", "pii_pseudonym_key")
-    @classmethod
-    def _keys_are_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            for item in value.get_secret_value().split(","):
-                decode_key(item)
-        return value
+    # A bad or unresolved key does not stop start-up: it turns placeholder mode and /restore off
+    # (503 with the reason) while /redact in mask mode keeps working and /health says degraded.
+
+    @property
+    def placeholder_problem(self) -> str | None:
+        """Why placeholder mode is off although a key is set; None when every key set is usable
+        (or none is set: then placeholder mode is simply not configured)."""
+        for name, value in (
+            ("PII_RESTORE_KEY", self.pii_restore_key),
+            ("PII_RESTORE_KEYS_PREVIOUS", self.pii_restore_keys_previous),
+            ("PII_PSEUDONYM_KEY", self.pii_pseudonym_key),
+        ):
+            problem = _key_problem(value.get_secret_value()) if value is not None else None
+            if problem is not None:
+                return f"{name} {problem}"
+        return None
+
+    @property
+    def cache_secret_problem(self) -> str | None:
+        """Why ``PII_CACHE_SECRET`` is not used although set (the cache then runs as without it:
+        a per-process secret, no shared Redis tier)."""
+        secret = self.pii_cache_secret
+        if secret is not None and is_unresolved_reference(secret.get_secret_value()):
+            return f"PII_CACHE_SECRET {UNRESOLVED}"
+        return None
 
     @property
     def restore_keys(self) -> tuple[bytes, ...]:
-        """The current restore key first, then the previous ones; empty when unset."""
-        if self.pii_restore_key is None:
+        """The current restore key first, then the previous ones; empty when unset or when one
+        of them is unusable (``placeholder_problem``)."""
+        if self.pii_restore_key is None or self.placeholder_problem is not None:
             return ()
         previous = self.pii_restore_keys_previous
         items = previous.get_secret_value().split(",") if previous is not None else []
@@ -179,6 +198,31 @@ class Settings(BaseSettings):
         except SettingsError as error:
             raise ValueError(str(error).removeprefix("invalid settings: ")) from None
         return self
+
+
+KEY_VAULT_REFERENCE = "@microsoft.keyvault("
+UNRESOLVED = (
+    "is an unresolved Key Vault reference (the secret is missing, or the function's identity "
+    "cannot read it yet: Key Vault Secrets User)"
+)
+
+
+def is_unresolved_reference(value: str) -> bool:
+    """App Service leaves ``@Microsoft.KeyVault(...)`` as the literal value when it cannot
+    resolve the reference."""
+    return value.strip().lower().startswith(KEY_VAULT_REFERENCE)
+
+
+def _key_problem(value: str) -> str | None:
+    """What is wrong with a comma-separated list of base64 keys, never repeating the value."""
+    for item in value.split(","):
+        if is_unresolved_reference(item):
+            return UNRESOLVED
+        try:
+            decode_key(item)
+        except ValueError as error:
+            return f"is not a usable key ({error}; openssl rand -base64 32 makes one)"
+    return None
 
 
 def _importable(name: str) -> bool:

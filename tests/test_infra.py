@@ -67,9 +67,14 @@ def resource_block(symbol: str) -> str:
 
 
 def app_settings() -> dict[str, str]:
-    properties = block(resource_block("functionApp"), "resource appSettings 'config'")
-    properties = block(properties, "properties:")
+    properties = block(resource_block("appSettings"), "properties:")
     return dict(re.findall(r"^\s*(\w+): (.+)$", properties, re.M))
+
+
+def depends_on(symbol: str) -> set[str]:
+    """The symbols in a resource's explicit ``dependsOn`` list."""
+    listed = re.search(r"^  dependsOn: \[\n(.*?)^  \]", resource_block(symbol), re.M | re.S)
+    return set(listed.group(1).split()) if listed else set()
 
 
 def code_only(text: str) -> str:
@@ -174,6 +179,27 @@ def test_secrets_are_key_vault_references() -> None:
         assert f"name: '{secret}'" in main
     assert "@secure()\nparam restoreKey string" in main
     assert "enableRbacAuthorization: true" in resource_block("keyVault")
+
+
+def test_key_vault_references_are_written_after_their_secrets_and_the_role() -> None:
+    """A reference written before its secret exists, or before the identity may read it, stays
+    the literal text (issue 15); the app settings wait for both."""
+    main = MAIN.read_text()
+    settings = resource_block("appSettings")
+    assert "resource appSettings 'Microsoft.Web/sites/config@" in main
+    assert "parent: functionApp\n" in settings
+    assert "name: 'appsettings'" in settings
+    secrets = re.findall(r"SecretName=([\w-]+)\)", main)
+    assert set(secrets) == {"pii-restore-key", "pii-cache-secret", "pii-audit-hmac-key"}
+    vault = resource_block("keyVault")
+    declared = dict(re.findall(r"resource (\w+) 'secrets' = [^{]*\{\s*name: '([\w-]+)'", vault))
+    assert set(declared.values()) == set(secrets)
+    needed = {f"keyVault::{symbol}" for symbol in declared} | {"secretsUser"}
+    assert needed <= depends_on("appSettings"), needed - depends_on("appSettings")
+    assert "scope: keyVault\n" in resource_block("secretsUser")
+    # nothing else writes app settings (a second writer would race the first)
+    assert main.count("'appsettings'") == 1
+    assert re.search(r"dependsOn: \[\s*appSettings\s*\]", block(main, "module apim "))
 
 
 def test_host_storage_is_identity_based() -> None:

@@ -103,7 +103,10 @@ async def _redact(body: bytes, headers: Mapping[str, str], seen: auditing.Seen) 
     except RequestError as error:  # the service records its own refusals (413 before any call)
         return _error_answer(error.status, error.code, error.message, error.details)
     except SettingsError as error:  # e.g. mask_style placeholder without PII_RESTORE_KEY
-        return _error_answer(503, "ServiceMisconfigured", str(error), [])
+        message = str(error)
+        if "PII_RESTORE_KEY" in message:  # say why, when a bad or unresolved key turned it off
+            message = state.degraded.get("placeholders", message)
+        return _error_answer(503, "ServiceMisconfigured", message, [])
     except Exception as error:  # noqa: BLE001 - answer JSON; never echo anything
         logger.error("pii-internal-error", extra={"pii-error-type": type(error).__name__})
         return _error_answer(500, "InternalError", "the service failed unexpectedly", [])
@@ -138,7 +141,8 @@ async def _restore(body: bytes, headers: Mapping[str, str], seen: auditing.Seen)
         request = parse_restore_request(body, state.input_limits)
         issuer = state.service.placeholders
         if issuer is None:
-            raise SettingsError("/restore needs PII_RESTORE_KEY")
+            off = state.degraded.get("placeholders", "/restore needs PII_RESTORE_KEY")
+            raise SettingsError(off)
         config = request.config
         tenant = config.subscription_id or _header(headers, "x-tenant-id")
         seen.correlation_id, seen.tenant = config.correlation_id, tenant
@@ -165,7 +169,8 @@ async def health(params: Mapping[str, str]) -> Answer:
         return _unhealthy(str(error))
     detector = state.service.detector
     result = HealthResponse(
-        status="healthy",
+        status="degraded" if state.degraded else "healthy",
+        reason="; ".join(state.degraded.values()) or None,
         detector=detector.name,
         api_version=detector.api_version,
         version=__version__,
