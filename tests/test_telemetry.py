@@ -381,7 +381,7 @@ async def test_success_emits_outbound_inbound_and_anonymization(
     assert call.parent.span_id == redaction.context.span_id
     assert call.attributes is not None
     assert call.attributes["pii.documents"] == 1
-    assert call.attributes["http.status_code"] == 200
+    assert call.attributes["http.response.status_code"] == 200
     assert call.attributes["http.request.method"] == "POST"
     assert outbound.log_record.trace_id == redaction.context.trace_id
 
@@ -479,6 +479,70 @@ async def test_retry_after_429_is_one_throttle_and_one_retry(
     assert capture.total("pii.language.retries", **{"pii.outcome": "http-429"}) == 1
     calls = capture.named_spans("pii-language-call")
     assert [c.attributes["pii.attempt"] for c in calls if c.attributes] == [1, 2]
+
+
+# --- what Application Insights makes of the spans ---------------------------------------------
+# The pinned exporter's own span-to-envelope conversion (azure-monitor-opentelemetry-exporter, as
+# azure-monitor-opentelemetry 1.8.11 installs it), run on the spans the app really made.
+
+ANALYZE_PATH = "/language/:analyze-text"
+
+
+def envelope(span: ReadableSpan) -> tuple[Any, dict[str, str]]:
+    """(the envelope's base data, its tags) as the exporter would send them."""
+    from azure.monitor.opentelemetry.exporter.export.trace._exporter import (
+        _convert_span_to_envelope,
+    )
+
+    converted = _convert_span_to_envelope(span)
+    assert converted.data is not None
+    return converted.data.base_data, dict(converted.tags or {})
+
+
+async def test_a_language_call_is_an_http_dependency_on_the_language_host(
+    azure: Any, emulator: Emulator, capture: Capture
+) -> None:
+    await emulator.inject({"kind": "status", "status": 429, "headers": {"Retry-After": "0"}})
+    status, _ = await redact(await azure(), REFERENCE_BODY)
+    assert status == 200
+    throttled, answered = capture.named_spans("pii-language-call")
+    port = emulator.server.port
+    for span, code, success in ((throttled, "429", False), (answered, "200", True)):
+        data, tags = envelope(span)
+        assert type(data).__name__ == "RemoteDependencyData"
+        assert data.type == "HTTP"
+        assert data.target == f"127.0.0.1:{port}"  # the emulator's port is not http's default
+        assert data.result_code == code
+        assert data.success is success
+        assert data.data == f"{emulator.url}{ANALYZE_PATH}?api-version=2024-11-01"
+        # The exporter names every HTTP dependency "<method> <url path>" and gives it that
+        # operation name (no attribute changes either in this version); before, with no URL,
+        # both were "POST /", the shape of a request name.
+        assert data.name == f"POST {ANALYZE_PATH}"
+        assert tags["ai.operation.name"] == data.name
+        assert data.properties["pii.attempt"] in ("1", "2")
+        assert "None" not in data.target
+    [redaction] = capture.named_spans("pii-redaction")
+    data, tags = envelope(redaction)
+    assert (data.type, data.name) == ("InProc", "pii-redaction")
+    assert tags["ai.operation.id"] == envelope(answered)[1]["ai.operation.id"]
+
+
+async def test_the_target_of_an_https_endpoint_is_its_bare_host(
+    make_service: ServiceFactory, capture: Capture
+) -> None:
+    # Nothing listens on localhost:443 here: the call fails at once, without an answer.
+    client = await make_service(
+        language_endpoint="https://localhost/", language_api_key="k", pii_max_attempts=1
+    )
+    status, answer = await redact(client, REFERENCE_BODY)
+    assert (status, answer["status"]) == (200, "partial")
+    [call] = capture.named_spans("pii-language-call")
+    data, _ = envelope(call)
+    assert (data.type, data.target) == ("HTTP", "localhost")
+    assert data.result_code == "0"  # no answer, no status
+    assert data.success is False
+    assert data.data == f"https://localhost{ANALYZE_PATH}?api-version=2024-11-01"
 
 
 async def test_deadline_is_an_error_with_reason_deadline(

@@ -41,9 +41,17 @@ class LanguageClient:
         self._session = session
         self._url = endpoint.rstrip("/") + "/language/:analyze-text"
         self.api_version = api_version
-        self.host = URL(endpoint).host or ""
+        parsed = URL(endpoint)
+        self.host = parsed.host or ""
+        self.scheme = parsed.scheme
+        self.port = parsed.port  # yarl: the scheme's default when the endpoint names none
         self._auth = auth
         self._domain = domain
+
+    @property
+    def url(self) -> str:
+        """The full request URL (no secret in it: the key or token travels in a header)."""
+        return f"{self._url}?api-version={self.api_version}"
 
     async def analyze(
         self, documents: Sequence[Document], language: str, timeout: float, record: CallRecord
