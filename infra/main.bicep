@@ -3,7 +3,7 @@
 // (identity-based AzureWebJobsStorage, no shared keys), Log Analytics + Application Insights,
 // an Azure AI Language resource with local auth disabled, the audit trail's own storage account
 // (a container under a time-based retention policy, protected appends allowed), the role
-// assignments, and, when apimServiceName is set, the APIM named values, backend and fragments.
+// assignments, and, when apimServiceName is set, the APIM named values and fragments.
 //
 // Validate:  az bicep build --file infra/main.bicep
 //            az deployment group what-if -g <rg> -f infra/main.bicep -p infra/main.parameters.example.json
@@ -23,10 +23,15 @@ param baseName string = 'piiredact'
 @allowed(['F0', 'S'])
 param languageSku string = 'S'
 
-@description('Upper bound of Flex Consumption instances.')
-@minValue(1)
+@description('Upper bound of Flex Consumption instances (Flex accepts 40 to 1000).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 100
+
+@description('Concurrent HTTP requests per instance: Flex Consumption routes no more than this to one instance and scales out beyond it (functionAppConfig, not host.json). Also PII_INSTANCE_CONCURRENCY, the Language calls in flight per instance, so the two cannot drift apart.')
+@minValue(1)
+@maxValue(1000)
+param instanceConcurrency int = 32
 
 @description('Memory per Flex Consumption instance, in MB.')
 @allowed([512, 2048, 4096])
@@ -44,6 +49,10 @@ param apimServiceName string = ''
 param apimResourceGroupName string = resourceGroup().name
 
 param tags object = {}
+
+@description('Only after the resource group was deleted and is redeployed: any new value (e.g. 2). A deleted Key Vault stays soft-deleted under purge protection for 90 days and keeps its name, so the same name cannot be created again; a suffix gives the vault a new name. Empty: the name every earlier deployment used.')
+@maxLength(12)
+param keyVaultNameSuffix string = ''
 
 @description('Restore-token key for placeholder mode: 32 random bytes, base64 (openssl rand -base64 32). Empty: placeholder mode is off. Stored in Key Vault; the app setting is a Key Vault reference.')
 @secure()
@@ -73,7 +82,8 @@ var functionAppName = 'func-${baseName}-${token}'
 var storageAccountName = take('st${baseName}${token}', 24)
 var languageAccountName = 'lang-${baseName}-${token}'
 var deploymentContainerName = 'app-package-${take(token, 8)}'
-var keyVaultName = take('kv-${baseName}-${token}', 24)
+var keyVaultToken = empty(keyVaultNameSuffix) ? token : toLower(uniqueString(token, keyVaultNameSuffix))
+var keyVaultName = take('kv-${baseName}-${keyVaultToken}', 24)
 var auditStorageAccountName = take('staud${baseName}${token}', 24)
 var auditContainerName = 'pii-audit'
 
@@ -83,6 +93,7 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
 // Secrets the function reads through Key Vault references (its identity has Key Vault Secrets User).
@@ -149,6 +160,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   properties: {
     Application_Type: 'web'
     WorkspaceResourceId: logAnalytics.id
+    // Entra ID only: telemetry is accepted from identities with Monitoring Metrics Publisher
+    // (the function's, below), never with the connection string's instrumentation key alone.
+    DisableLocalAuth: true
   }
 }
 
@@ -295,6 +309,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        triggers: {
+          http: {
+            perInstanceConcurrency: instanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
@@ -315,6 +334,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__accountName: storage.name
     AzureWebJobsStorage__credential: 'managedidentity'
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+    // The host and the worker's exporter authenticate with the system-assigned identity.
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
     PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
     AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
     PII_DETECTOR: 'azure'
@@ -325,6 +346,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     PII_MAX_BATCHES: '15'
     PII_ATTEMPT_TIMEOUT_S: '10'
     PII_DEADLINE_S: string(piiDeadlineSeconds)
+    PII_INSTANCE_CONCURRENCY: string(instanceConcurrency)
   })
   dependsOn: [
     keyVault::restoreKeySecret
@@ -351,6 +373,17 @@ resource storageOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Telemetry to Application Insights, whose local (key) auth is off.
+resource telemetryPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, functionApp.id, roles.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
     principalId: functionApp.identity.principalId
     principalType: 'ServicePrincipal'
   }
@@ -406,7 +439,6 @@ module apim 'modules/apim.bicep' = if (!empty(apimServiceName)) {
   scope: resourceGroup(apimResourceGroupName)
   params: {
     apimServiceName: apimServiceName
-    functionAppResourceId: functionApp.id
     functionAppUrl: 'https://${functionApp.properties.defaultHostName}'
     // Not a host key (that opens every function): /redact's and /restore's own keys, so the
     // inbound fragment cannot restore and the outbound one cannot redact.

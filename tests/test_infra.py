@@ -25,11 +25,14 @@ FUNCIGNORE = ROOT / ".funcignore"
 COGNITIVE_SERVICES_USER = "a97b65f3-24c7-4388-baec-2e87135dc908"
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+HOST_JSON = ROOT / "host.json"
 # Settings read by the Functions host, the Python worker or azure-identity, not by redaction/.
 PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName",
     "AzureWebJobsStorage__credential",
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY",
     "AZURE_TOKEN_CREDENTIALS",
 }
@@ -118,7 +121,6 @@ def test_every_resource_the_deployment_needs_is_declared() -> None:
         "Microsoft.Authorization/roleAssignments",
         "Microsoft.ApiManagement/service",
         "Microsoft.ApiManagement/service/namedValues",
-        "Microsoft.ApiManagement/service/backends",
         "Microsoft.ApiManagement/service/policyFragments",
     }
     assert needed <= declared, needed - declared
@@ -153,6 +155,7 @@ def test_language_resource_uses_entra_auth_only() -> None:
         ("languageUser", COGNITIVE_SERVICES_USER, "language"),
         ("storageOwner", STORAGE_BLOB_DATA_OWNER, "storage"),
         ("secretsUser", KEY_VAULT_SECRETS_USER, "keyVault"),
+        ("telemetryPublisher", MONITORING_METRICS_PUBLISHER, "appInsights"),
     ],
 )
 def test_function_identity_has_its_roles(symbol: str, role: str, scope: str) -> None:
@@ -233,11 +236,13 @@ def test_literal_app_setting_values_pass_the_settings_model() -> None:
     main = MAIN.read_text()
     deadline = re.search(r"param piiDeadlineSeconds int = (\d+)", main).group(1)
     values = {}
+    defaults = dict(re.findall(r"^param (\w+) int = (\d+)$", main, re.M))
     for name, value in app_settings().items():
         if name.upper() not in {n.upper() for n in settings_module.Settings.model_fields}:
             continue
-        if value == "string(piiDeadlineSeconds)":
-            values[name.lower()] = deadline
+        parameter = re.fullmatch(r"string\((\w+)\)", value)
+        if parameter:
+            values[name.lower()] = defaults[parameter.group(1)]
         elif value.startswith("'"):
             values[name.lower()] = value.strip("'")
     values["language_endpoint"] = "https://lang-example.cognitiveservices.azure.com/"
@@ -358,3 +363,75 @@ def test_funcignore_keeps_out_tests_secrets_and_tooling() -> None:
         assert is_ignored(path, patterns), path
     assert not is_ignored("redaction/models.py", patterns)
     assert not is_ignored(".python_packages/lib/site-packages/x.py", patterns)
+
+
+# --- Flex Consumption, App Insights, Key Vault name, APIM (issue 15) --------------------------
+
+
+def int_param(name: str) -> tuple[str, str]:
+    """(the decorators just above ``param name int``, its default)."""
+    text = MAIN.read_text()
+    match = re.search(rf"((?:@.*\n)*)param {name} int = (\d+)\n", text)
+    assert match, name
+    return match.group(1), match.group(2)
+
+
+def test_http_concurrency_per_instance_and_the_language_gate_come_from_one_parameter() -> None:
+    scale = block(resource_block("functionApp"), "scaleAndConcurrency:")
+    http = block(block(scale, "triggers:"), "http:")
+    assert "perInstanceConcurrency: instanceConcurrency\n" in http
+    assert app_settings()["PII_INSTANCE_CONCURRENCY"] == "string(instanceConcurrency)"
+    decorators, default = int_param("instanceConcurrency")
+    assert "@minValue(1)" in decorators
+    settings = pytest.importorskip("redaction.settings").Settings
+    assert settings(pii_instance_concurrency=int(default)).pii_instance_concurrency == int(default)
+    assert json.loads(PARAMETERS.read_text())["parameters"]["instanceConcurrency"]["value"] >= 1
+
+
+def test_maximum_instance_count_is_at_least_flex_s_minimum_of_40() -> None:
+    decorators, default = int_param("maximumInstanceCount")
+    assert "@minValue(40)" in decorators
+    assert "@maxValue(1000)" in decorators
+    assert int(default) >= 40
+    assert json.loads(PARAMETERS.read_text())["parameters"]["maximumInstanceCount"]["value"] >= 40
+    scale = block(resource_block("functionApp"), "scaleAndConcurrency:")
+    assert "maximumInstanceCount: maximumInstanceCount\n" in scale
+
+
+def test_host_json_keeps_only_what_applies_on_flex() -> None:
+    """HTTP throttles in host.json do not drive Flex scaling (functionAppConfig does); a host
+    throttle below the platform's routing would only turn load into 429s for the gateway."""
+    host = json.loads(HOST_JSON.read_text())
+    assert set(host) == {
+        "version",
+        "telemetryMode",
+        "functionTimeout",
+        "extensionBundle",
+        "logging",
+    } | {"extensions"}
+    assert host["extensions"] == {"http": {"routePrefix": ""}}
+    assert host["telemetryMode"] == "OpenTelemetry"
+    assert host["extensionBundle"]["version"] == "[4.*, 5.0.0)"
+
+
+def test_application_insights_takes_entra_tokens_only() -> None:
+    assert "DisableLocalAuth: true" in resource_block("appInsights")
+    assert app_settings()["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "'Authorization=AAD'"
+
+
+def test_the_key_vault_name_can_change_after_a_deletion_and_stays_put_otherwise() -> None:
+    main = MAIN.read_text()
+    assert re.search(r"^param keyVaultNameSuffix string = ''$", main, re.M)
+    assert (
+        "var keyVaultToken = empty(keyVaultNameSuffix) ? token : "
+        "toLower(uniqueString(token, keyVaultNameSuffix))" in main
+    )
+    assert "var keyVaultName = take('kv-${baseName}-${keyVaultToken}', 24)" in main
+    assert "name: keyVaultName\n" in resource_block("keyVault")
+
+
+def test_no_apim_backend_holds_an_unused_copy_of_the_function_key() -> None:
+    declared = {kind for kind, _ in resources().values()}
+    assert "Microsoft.ApiManagement/service/backends" not in declared
+    for fragment in (ROOT / "apim" / "fragments").glob("*.xml"):
+        assert "backend-id" not in fragment.read_text()

@@ -1,11 +1,10 @@
 // APIM side of the PII redaction function, on an existing API Management instance:
-// the named values the policy fragment reads, a backend for the function, and the fragment itself.
+// the named values the policy fragments read and the fragments themselves. No backend: the
+// fragments call the function with send-request from the named values, so a backend would only
+// hold a second copy of the function key that nothing uses.
 
 @description('Existing API Management instance.')
 param apimServiceName string
-
-@description('Resource id of the Function App.')
-param functionAppResourceId string
 
 @description('Base URL of the Function App, without a trailing slash and without /redact.')
 param functionAppUrl string
@@ -54,27 +53,6 @@ resource restoreKeyValue 'Microsoft.ApiManagement/service/namedValues@2022-08-01
   }
 }
 
-resource backend 'Microsoft.ApiManagement/service/backends@2022-08-01' = {
-  parent: apim
-  name: 'pii-redaction-function'
-  properties: {
-    description: 'PII redaction function (POST /redact, GET /health)'
-    url: functionAppUrl
-    protocol: 'http'
-    resourceId: '${environment().resourceManager}${substring(functionAppResourceId, 1)}'
-    credentials: {
-      header: {
-        'x-functions-key': [
-          '{{piiRedactionFunctionKey}}'
-        ]
-      }
-    }
-  }
-  dependsOn: [
-    functionKeyValue
-  ]
-}
-
 // APIM rejects a policy that names a missing named value, so the fragment comes last.
 resource fragment 'Microsoft.ApiManagement/service/policyFragments@2022-08-01' = {
   parent: apim
@@ -107,4 +85,3 @@ resource outboundFragment 'Microsoft.ApiManagement/service/policyFragments@2022-
 
 output fragmentId string = fragment.name
 output outboundFragmentId string = outboundFragment.name
-output backendId string = backend.name
