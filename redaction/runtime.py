@@ -146,6 +146,7 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         packing=settings.pii_packing_enabled,
         domain=settings.language_domain,
         seam_detector=seam_detector,
+        pool=pool,
     )
     service = RedactionService(scanner, build_placeholders(settings), policies=policies, pool=pool)
     input_limits = InputLimits(
@@ -269,6 +270,7 @@ def build_recognizer(settings: Settings) -> EmbeddedRecognizer:
             phone_regions=settings.phone_regions,
             min_score=settings.pii_min_score,
             ner_model=settings.pii_ner_model,
+            names=settings.pii_embedded_names,
         )
     except NerUnavailableError:  # installed, yet spaCy cannot load it
         raise SettingsError("invalid settings: PII_NER_MODEL: spaCy cannot load it") from None

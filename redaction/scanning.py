@@ -1,5 +1,6 @@
 """Scanning a request's texts: chunks, the cache, packed documents, batches, concurrent detector
-calls inside the deadline, coverage, and entities mapped back to the texts they came from.
+calls inside the deadline, coverage, entities mapped back to the texts they came from, and last
+the tenant's policy (its own patterns, then which entities are kept): one result per request.
 
 The 413 check runs on the plan of every chunk (as if nothing were cached), so whether a request
 fits never depends on the cache. Cached chunks are then left out, identical chunks are scanned
@@ -11,16 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from redaction.cache.detection import CacheScope, DetectionCache
 from redaction.deadline import Deadline
 from redaction.detectors.coverage import MISSING, Coverage, verify_coverage
 from redaction.detectors.detector import AttemptStats, DetectionContext, Detector
 from redaction.entities import Entity
-from redaction.errors import DetectorError
+from redaction.errors import DeadlineError, DetectorError
 from redaction.planning.batching import plan_batches
 from redaction.planning.chunking import split_text
 from redaction.planning.documents import (
@@ -35,6 +37,7 @@ from redaction.planning.documents import (
 )
 from redaction.planning.packing import PackingLimits, billed_records, pack_chunks
 from redaction.reasons import FailureReason
+from redaction.workers import WorkerPool, run_cpu
 
 logger = logging.getLogger("pii_redaction")
 
@@ -59,6 +62,29 @@ class ScanScope:
     language: str = "en"
     correlation_id: str | None = None
     tenant_id: str | None = None
+
+
+class PatternFindings(Protocol):
+    """What a policy's patterns found: entities per text, and the texts they ran out of time on."""
+
+    @property
+    def entities(self) -> list[list[Entity]]: ...
+
+    @property
+    def timed_out(self) -> list[int]: ...
+
+
+class TenantPolicy(Protocol):
+    """The request's tenant policy as the scan applies it (``policy.tenant.CompiledPolicy``)."""
+
+    @property
+    def patterns(self) -> object | None: ...
+
+    def budget(self, deadline: Deadline) -> Any: ...
+
+    def find(self, texts: Sequence[str], budget: Any) -> PatternFindings: ...
+
+    def keep(self, text: str, entities: Iterable[Entity]) -> list[Entity]: ...
 
 
 @dataclass
@@ -101,8 +127,10 @@ class Scanner:
         packing: bool = False,
         domain: str | None = None,
         seam_detector: Detector | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.detector = detector
+        self._pool = pool
         self._limits = limits
         self._instance_gate = instance_gate
         self._cache = cache
@@ -122,24 +150,59 @@ class Scanner:
         )
 
     async def scan(
-        self, texts: Sequence[str], scope: ScanScope, flows: Sequence[int | None] | None = None
+        self,
+        texts: Sequence[str],
+        scope: ScanScope,
+        flows: Sequence[int | None] | None = None,
+        policy: TenantPolicy | None = None,
     ) -> ScanReport:
-        """Scans ``texts`` and the seams between them (``flows``: see ``documents.seam_chunks``).
+        """Scans ``texts`` and the seams between them (``flows``: see ``documents.seam_chunks``),
+        then applies ``policy``: the report holds the entities to mask and the whole coverage.
 
         Raises ``PayloadTooLargeError``, before any detector call, when batches would not fit."""
         chunks = self._split(texts)
         content = _contents(len(texts), flows)
         seams = seam_chunks(texts, chunks, flows or [None] * len(texts))
         if self._seams is None:
-            return await self._scan_chunks(len(texts), [*chunks, *seams], scope, content)
-        every = self._plan(chunks, range(len(chunks)), content)
-        plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)  # 413 first
-        report, seen = await asyncio.gather(
-            self._scan_chunks(len(texts), chunks, scope, content, every),
-            self._seams._scan_chunks(len(texts), seams, scope, frozenset()),
-        )
-        _merge(report, seen)
+            report = await self._scan_chunks(len(texts), [*chunks, *seams], scope, content)
+        else:
+            every = self._plan(chunks, range(len(chunks)), content)
+            plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)  # 413 1st
+            report, seen = await asyncio.gather(
+                self._scan_chunks(len(texts), chunks, scope, content, every),
+                self._seams._scan_chunks(len(texts), seams, scope, frozenset()),
+            )
+            _merge(report, seen)
+        if policy is not None:
+            await self._apply_policy(policy, texts, scope.deadline, report)
         return report
+
+    async def _apply_policy(
+        self, policy: TenantPolicy, texts: Sequence[str], deadline: Deadline, report: ScanReport
+    ) -> None:
+        """The tenant's patterns (on the worker pool, under the request's deadline and the
+        policy's time budget) join the detector's entities, then the policy filters them. A text
+        whose pattern scan ran out of time (or met the deadline) counts as unscanned: its
+        coverage is never claimed."""
+        custom: Sequence[Sequence[Entity]] = [[] for _ in texts]
+        timed_out: Sequence[int] = ()
+        if policy.patterns is not None:
+            try:
+                findings = await run_cpu(
+                    self._pool, deadline, policy.find, texts, policy.budget(deadline)
+                )
+                custom, timed_out = findings.entities, findings.timed_out
+            except DeadlineError:
+                timed_out = range(len(texts))
+        for index in timed_out:
+            if index not in report.unscanned and texts[index].strip():
+                report.unscanned[index] = FailureReason.POLICY_TIMEOUT
+                report.unscanned_documents += 1
+            report.failure_reason = report.failure_reason or FailureReason.POLICY_TIMEOUT
+        report.entities = [
+            policy.keep(text, [*detected, *found])
+            for text, detected, found in zip(texts, report.entities, custom, strict=True)
+        ]
 
     async def _scan_chunks(
         self,

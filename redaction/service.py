@@ -17,7 +17,7 @@ from redaction.placeholders.pseudonyms import PlaceholderIssuer, TokenBinding
 from redaction.planning.body import TextField, find_texts, replace_texts
 from redaction.planning.canonical import CanonicalText, canonicalize
 from redaction.planning.masking import mask_text
-from redaction.policy.tenant import TIMEOUT_REASON, CompiledPolicy, Findings, PolicyBook
+from redaction.policy.tenant import PolicyBook
 from redaction.reasons import FailureReason
 from redaction.scanning import Scanner, ScanReport, ScanScope
 from redaction.workers import INLINE_CHARS, WorkerPool, run_cpu
@@ -37,19 +37,6 @@ class RedactionService:
         self.policies = policies or PolicyBook()
         self.detector = scanner.detector
         self.placeholders = placeholders
-
-    async def _find_custom(
-        self, policy: CompiledPolicy, texts: Sequence[str], deadline: Deadline
-    ) -> Findings:
-        """The tenant's patterns, on the worker pool (CPU off the event loop) under the
-        request's deadline and the policy's time budget; past the deadline, nothing is covered."""
-        if policy.patterns is None:
-            return Findings([[] for _ in texts])
-        budget = self.policies.budget(deadline)
-        try:
-            return await run_cpu(self.pool, deadline, policy.find, texts, budget)
-        except DeadlineError:
-            return _all_timed_out(texts)
 
     async def redact(
         self, request: RedactRequest, deadline: Deadline, tenant_id: str | None = None
@@ -95,18 +82,18 @@ class RedactionService:
         except DeadlineError:  # not even read in time: nothing is scanned, nothing is claimed
             views = [CanonicalText(field.text, field.text) for field in fields]
             report = _nothing_scanned(fields)
-            found: list[list[Entity]] = [[] for _ in fields]
             contexts = ["" for _ in fields]
         else:
             contexts = [_context(field) for field in fields]
             texts = [context + view.text for context, view in zip(contexts, views, strict=True)]
             scope = ScanScope(deadline, config.detection_language, config.correlation_id, tenant_id)
-            report = await self.scanner.scan(texts, scope, [field.flow for field in fields])
-            findings = await self._find_custom(policy, texts, deadline)
-            found = _apply_policy(policy, texts, report, findings)
+            flows = [field.flow for field in fields]
+            report = await self.scanner.scan(texts, scope, flows, policy)
         kept = [
             _for_slot(field, _to_original(view, _without_context(entities, len(context))))
-            for field, view, context, entities in zip(fields, views, contexts, found, strict=True)
+            for field, view, context, entities in zip(
+                fields, views, contexts, report.entities, strict=True
+            )
         ]
         _mark_token_ids(report, fields)
         _describe(diagnostics, report, kept, fields)
@@ -133,26 +120,6 @@ class RedactionService:
             diagnostics=diagnostics,
             restore_token=token,
         )
-
-
-def _all_timed_out(texts: Sequence[str]) -> Findings:
-    return Findings([[] for _ in texts], list(range(len(texts))))
-
-
-def _apply_policy(
-    policy: CompiledPolicy, texts: Sequence[str], report: ScanReport, findings: Findings
-) -> list[list[Entity]]:
-    """Custom-pattern entities join the detector's, then the policy filters them. A text whose
-    pattern scan ran out of time counts as unscanned: its coverage is never claimed."""
-    for index in findings.timed_out:
-        if index not in report.unscanned and texts[index].strip():
-            report.unscanned[index] = TIMEOUT_REASON
-            report.unscanned_documents += 1
-        report.failure_reason = report.failure_reason or TIMEOUT_REASON
-    return [
-        policy.keep(text, [*detected, *custom])
-        for text, detected, custom in zip(texts, report.entities, findings.entities, strict=True)
-    ]
 
 
 # In the URL of an image or file the provider fetches: a date is a signature parameter

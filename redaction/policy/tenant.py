@@ -1,7 +1,7 @@
 """Tenant policy: which entities a request keeps, and the tenant's own patterns beside a detector.
 
 A policy is the set of ``RedactConfig`` fields in ``POLICY_FIELDS``. It applies the same on every
-detector, after the scan and before masking:
+detector, as the last step of the scan (``scanning.Scanner.scan``), before masking:
 
 1. each custom pattern runs on the texts (``patterns.PatternSet``); its matches that pass the
    validator and context check join the detector's entities;
@@ -47,7 +47,6 @@ from redaction.policy.patterns import (
     compile_pattern,
     compile_scan_pattern,
 )
-from redaction.reasons import FailureReason
 
 POLICY_FIELDS = (
     "allow_list",
@@ -63,7 +62,6 @@ _POLICY_FIELD_SET = set(POLICY_FIELDS)
 # Per-request values a named policy may not hold.
 REQUEST_ONLY = frozenset({"policy", "correlation_id", "subscription_id", "conversation_id"})
 _CATEGORY_CHOICE = frozenset({"categories", "excluded_categories"})
-TIMEOUT_REASON = FailureReason.POLICY_TIMEOUT
 
 _VALIDATORS: dict[str, Callable[[str], bool]] = {
     "luhn": luhn.is_valid,
@@ -120,6 +118,12 @@ class Findings:
 
 
 @dataclass(frozen=True)
+class ScanLimits:
+    per_text_s: float = 0.1
+    per_request_s: float = 1.0
+
+
+@dataclass(frozen=True)
 class CompiledPolicy:
     rules: tuple[_Rule, ...] = ()
     patterns: PatternSet | None = None
@@ -130,6 +134,13 @@ class CompiledPolicy:
     thresholds: Mapping[str, float] = field(default_factory=dict)
     selected: frozenset[str] | None = None
     excluded: frozenset[str] = frozenset()
+    limits: ScanLimits = ScanLimits()
+
+    def budget(self, deadline: Deadline) -> TextBudget:
+        """The time the patterns may take on this request's texts, from now."""
+        clock: Clock = deadline.clock
+        ends = clock() + min(self.limits.per_request_s, deadline.remaining())
+        return TextBudget(self.limits.per_text_s, ends, clock)
 
     def find(self, texts: Sequence[str], budget: TextBudget) -> Findings:
         """Entities of the custom patterns in each text (text offsets)."""
@@ -171,7 +182,7 @@ class CompiledPolicy:
         return self.allow_patterns is not None and self.allow_patterns.matches(value)
 
 
-def compile_policy(config: RedactConfig) -> CompiledPolicy:
+def compile_policy(config: RedactConfig, limits: ScanLimits = ScanLimits()) -> CompiledPolicy:
     """Raises ``PolicyError`` naming the field of the first pattern that cannot be used."""
     custom = config.custom_patterns
     scan = [
@@ -194,6 +205,7 @@ def compile_policy(config: RedactConfig) -> CompiledPolicy:
         if config.categories is None
         else frozenset(config.categories) | custom_categories,
         excluded=frozenset(config.excluded_categories),
+        limits=limits,
     )
 
 
@@ -284,12 +296,6 @@ def policy_key(config: RedactConfig) -> str:
 
 
 @dataclass(frozen=True)
-class ScanLimits:
-    per_text_s: float = 0.1
-    per_request_s: float = 1.0
-
-
-@dataclass(frozen=True)
 class PolicyVersion:
     """What a named policy says about itself: its ``version`` and ``author``."""
 
@@ -325,7 +331,7 @@ class PolicyBook:
         self._cache: OrderedDict[str, CompiledPolicy] = OrderedDict()
         for name, config in self.named.items():
             try:
-                self._store(policy_key(config), compile_policy(config))
+                self._store(policy_key(config), compile_policy(config, self.limits))
             except PolicyError as error:
                 raise SettingsError(
                     f"invalid settings: policy {name!r}: {error.field} {error.problem}"
@@ -362,14 +368,9 @@ class PolicyBook:
         key = policy_key(merge(named, config))
         return PolicyIdentity(config.policy, key, version.version, version.author)
 
-    def budget(self, deadline: Deadline) -> TextBudget:
-        clock: Clock = deadline.clock
-        ends = clock() + min(self.limits.per_request_s, deadline.remaining())
-        return TextBudget(self.limits.per_text_s, ends, clock)
-
     def _compile(self, config: RedactConfig) -> CompiledPolicy:
         try:
-            return compile_policy(config)
+            return compile_policy(config, self.limits)
         except PolicyError as error:
             raise InvalidRequestError(
                 f"config.{error.field} {error.problem}",
