@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from redaction.cache.detection import CacheScope, DetectionCache
 from redaction.deadline import Deadline
-from redaction.detectors.coverage import MISSING, Coverage, verify_coverage
+from redaction.detectors.coverage import MISSING, Coverage, coverage_of
 from redaction.detectors.detector import AttemptStats, DetectionContext, Detector
 from redaction.entities import Entity
 from redaction.errors import DeadlineError, DetectorError
@@ -350,7 +350,7 @@ class Scanner:
         except Exception as error:  # noqa: BLE001 - a detector bug must fail closed, not 500
             logger.error("pii-detector-failure", extra={"pii-error-type": type(error).__name__})
             return FailureReason.DETECTOR_ERROR
-        return verify_coverage(documents, result)
+        return coverage_of(documents, result)
 
 
 def _merge(report: ScanReport, seams: ScanReport) -> None:

@@ -6,9 +6,10 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from redaction import telemetry
-from redaction.detectors.coverage import MISSING, verify_coverage
+from redaction.detectors.coverage import MISSING, Coverage, verify_coverage
 from redaction.detectors.credentials import Auth
 from redaction.detectors.detector import BatchResult, DetectionContext
 from redaction.detectors.language_client import CallRecord, LanguageClient
@@ -60,9 +61,10 @@ class AzureLanguageDetector:
                 finally:  # the dependency's result code, also when the answer is unusable
                     status = {"http.response.status_code": record.status}
                     telemetry.set_attributes(current, status)
-            if number < self._policy.max_attempts and _worth_retrying(documents, result):
+            coverage = verify_coverage(documents, result)
+            if number < self._policy.max_attempts and _worth_retrying(coverage):
                 raise ServiceResponseError(MISSING, "not every document came back intact")
-            return result
+            return replace(result, coverage=coverage)
 
         def observe(number: int, error: DetectorError | None, wait: float | None) -> None:
             record, started = records[number]
@@ -151,7 +153,6 @@ class AzureLanguageDetector:
         await self._auth.close()
 
 
-def _worth_retrying(documents: Sequence[Document], result: BatchResult) -> bool:
+def _worth_retrying(coverage: Coverage) -> bool:
     """A malformed answer may be transient; a per-document error (e.g. invalid text) is not."""
-    reasons = verify_coverage(documents, result).unscanned.values()
-    return any(is_retryable(reason) for reason in reasons)
+    return any(is_retryable(reason) for reason in coverage.unscanned.values())

@@ -52,3 +52,9 @@ def verify_coverage(documents: Sequence[Document], result: BatchResult) -> Cover
 
 def _inside(entities: Sequence[Entity], length: int) -> bool:
     return all(e.offset >= 0 and e.length > 0 and e.end <= length for e in entities)
+
+
+def coverage_of(documents: Sequence[Document], result: BatchResult) -> Coverage:
+    """The batch's coverage: the one the detector verified on this answer for its retry
+    decision, or else verified now. Either way ``verify_coverage`` decides it, once."""
+    return result.coverage if result.coverage is not None else verify_coverage(documents, result)

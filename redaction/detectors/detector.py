@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from redaction.deadline import Deadline
 from redaction.entities import Document, Entity
+
+if TYPE_CHECKING:
+    from redaction.detectors.coverage import Coverage
 
 
 @dataclass
@@ -41,10 +44,15 @@ class DocumentResult:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What came back for a batch, as the detector saw it; the core verifies coverage."""
+    """What came back for a batch, as the detector saw it; the core verifies coverage.
+
+    ``coverage``: set when the detector already verified this answer against the batch's
+    documents (``coverage.verify_coverage``, for its retry decision), so it is not decided twice
+    (``coverage.coverage_of``)."""
 
     documents: tuple[DocumentResult, ...]
     errors: dict[str, str] = field(default_factory=dict)
+    coverage: Coverage | None = field(default=None, compare=False, repr=False)
 
 
 class Detector(Protocol):
