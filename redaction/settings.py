@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     pii_min_score: float = Field(0.5, ge=0, le=1)
     pii_phone_regions: str = "US,GB,DE,FR,ES,IT,NL,CA,AU,IN"
     pii_ner_model: str | None = None
+    # Person names from name lists and context (embedded/names.py); off: not accurate enough yet.
+    pii_embedded_names: bool = False
     # Threads for CPU-bound scanning (embedded detector, tenant patterns): redaction/workers.py.
     pii_cpu_workers: int = Field(2, ge=1, le=64)
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from redaction.embedded.candidates import next_candidate
 from redaction.embedded.classification import CATEGORIES, Scan, classify
 from redaction.embedded.folding import fold_text
+from redaction.embedded.names import NameFinder
 from redaction.embedded.ner import EntityFinder, load_spacy_finder
 from redaction.embedded.phones import DEFAULT_REGIONS, language_regions
 from redaction.entities import Entity
@@ -18,9 +19,10 @@ class EmbeddedRecognizer:
     """Finds personal data offline and names its categories as Azure AI Language does.
 
     ``phone_regions`` are tried for national phone numbers after the regions of the document's
-    language; ``min_score`` drops weaker entities. Names, addresses and organisations need a
-    model: pass ``ner_model`` (an installed spaCy package, see the ``ner`` extra) or any
-    ``ner`` finder.
+    language; ``min_score`` drops weaker entities. ``names`` adds person names in English text
+    from name lists and context (``names.py``; setting ``PII_EMBEDDED_NAMES``). Names, addresses
+    and organisations from a model: pass ``ner_model`` (an installed spaCy package, see the
+    ``ner`` extra) or any ``ner`` finder.
     """
 
     def __init__(
@@ -30,13 +32,17 @@ class EmbeddedRecognizer:
         min_score: float = DEFAULT_MIN_SCORE,
         ner_model: str | None = None,
         ner: EntityFinder | None = None,
+        names: bool = False,
     ) -> None:
         self._phone_regions = tuple(region.upper() for region in phone_regions)
         self._min_score = min_score
         self._ner = (
             ner if ner is not None else (load_spacy_finder(ner_model) if ner_model else None)
         )
+        self._names = NameFinder() if names else None
         extra = self._ner.categories if self._ner is not None else frozenset()
+        if self._names is not None:
+            extra |= self._names.categories
         self.categories: frozenset[str] = CATEGORIES | extra
 
     def find_entities(self, text: str, language: str = "en") -> list[Entity]:
@@ -46,6 +52,8 @@ class EmbeddedRecognizer:
         found = _scan_entities(scan)
         if self._ner is not None:
             found += [e for e in self._ner.find_entities(text) if e.score >= self._min_score]
+        if self._names is not None and _english(language):
+            found += [e for e in self._names.find_entities(text) if e.score >= self._min_score]
         found.sort(key=lambda entity: (entity.offset, -entity.length))
         return found
 
@@ -59,3 +67,8 @@ def _scan_entities(scan: Scan) -> list[Entity]:
         found += entities
         position = candidate.end if entities else candidate.resume
     return found
+
+
+def _english(language: str) -> bool:
+    """Names are read in English text only (and where no language is given)."""
+    return not language or language.lower().split("-")[0] == "en"

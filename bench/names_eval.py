@@ -1,0 +1,100 @@
+"""Person names of the embedded detector on third-party annotated English text (UNER).
+
+    .venv/bin/python bench/names_eval.py [--half dev|heldout|both] [--examples N]
+
+Per half: recall (expected names whose every character lies inside a found Person span), exact
+recall (found with the same span), precision (found Person spans that overlap an expected name),
+and false positives on name-free sentences with at least three capitalised words (per 20 such
+sentences). Then the finder's speed on the whole half. Data and licence:
+tests/eval_thirdparty/names/README.md. Examples are printed for the dev half only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from redaction.embedded.names import NameFinder, load_gazetteer
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "eval_thirdparty" / "names"
+CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
+
+
+def load(half: str) -> list[dict]:
+    halves = ["dev", "heldout"] if half == "both" else [half]
+    return [json.loads(line) for h in halves for line in (DATA / f"{h}.jsonl").open()]
+
+
+def evaluate(rows: list[dict], finder: NameFinder, examples: int) -> dict[str, float]:
+    expected = covered = exact = found_n = found_ok = 0
+    busy = busy_fp = 0
+    misses: list[str] = []
+    false: list[str] = []
+    for row in rows:
+        text, gold = row["text"], [tuple(s) for s in row["persons"]]
+        spans = [(e.offset, e.offset + e.length) for e in finder.find_entities(text)]
+        for s, e in gold:
+            expected += 1
+            if any(a <= s and e <= b for a, b in spans):
+                covered += 1
+            else:
+                misses.append(f"{text[s:e]!r} in {text!r} found {[text[a:b] for a, b in spans]}")
+            exact += (s, e) in spans
+        for a, b in spans:
+            found_n += 1
+            if any(a < e and s < b for s, e in gold):
+                found_ok += 1
+            else:
+                false.append(f"{text[a:b]!r} in {text!r}")
+        if not gold and len(CAPITALISED.findall(text)) >= 3:
+            busy += 1
+            busy_fp += bool(spans)
+    for title, items in (("misses", misses), ("false positives", false)):
+        if examples:
+            print(f"-- {title} ({len(items)})")
+            for item in items[:examples]:
+                print("  ", item)
+    return {
+        "sentences": len(rows),
+        "names": expected,
+        "recall": covered / max(1, expected),
+        "exact_recall": exact / max(1, expected),
+        "precision": found_ok / max(1, found_n),
+        "busy_sentences": busy,
+        "fp_per_20_busy": 20 * busy_fp / max(1, busy),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--half", default="both", choices=["dev", "heldout", "both"])
+    parser.add_argument("--examples", type=int, default=0)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    load_gazetteer()
+    print(f"gazetteer loaded in {time.perf_counter() - started:.3f} s")
+    finder = NameFinder()
+    for half in ["dev", "heldout"] if args.half == "both" else [args.half]:
+        rows = load(half)
+        result = evaluate(rows, finder, args.examples if half == "dev" else 0)
+        chars = sum(len(r["text"]) for r in rows)
+        best = min(_timed(finder, rows) for _ in range(3))
+        print(half, json.dumps({k: round(v, 3) for k, v in result.items()}))
+        print(f"{half} speed: {chars / best / 1e6:.2f} M chars/s ({chars} chars)")
+
+
+def _timed(finder: NameFinder, rows: list[dict]) -> float:
+    started = time.perf_counter()
+    for row in rows:
+        finder.find_entities(row["text"])
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""Person names without a model: name gazetteers, context cues, capitalisation and position.
+
+A candidate is a run of capitalised words (with initials and particles such as ``van`` or ``bin``
+inside). It is a ``Person`` when
+
+- a title or an office stands before it (``Dr.``, ``Mrs``, ``President``), or a strong cue does
+  (``my name is``, ``Dear``, ``Hi``, a sign-off such as ``Regards,``, a ``From:``/``To:`` header),
+  and it is not a common word;
+- it is two to four words whose first is a known given name and whose last a known given name or
+  surname, at most one of them also a common English word;
+- it is one known given name that is not a common word, a country or a state; or one known
+  surname with a verb of speech after it (``Obama said``) or a weak cue before it (``I'm``).
+
+Given names and surnames come from two MIT-licensed packages installed with the app, read once
+per process and never downloaded: Faker's person providers (given names and surnames of about 80
+locales, so names of many origins) and ``names`` (the US Census 1990 lists: 88,799 surnames, 5,494
+given names). Common English words come from Faker's English word list and a list here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from redaction.entities import Entity
+
+CATEGORY = "Person"
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Upper-case letters of the alphabetic scripts that capitalise names (Latin, Greek, Cyrillic).
+_UPPER = "".join(
+    chr(c)
+    for c in (*range(0x41, 0x250), *range(0x370, 0x530), *range(0x1E00, 0x1F00))
+    if chr(c).isupper()
+)
+_CAP = rf"[{_UPPER}][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
+_INITIAL = rf"[{_UPPER}]\."
+_PARTICLE = r"(?:van|von|de|der|den|da|di|du|del|della|dos|das|la|le|bin|binti|ibn|al|el|ben|ter)"
+_RUN = re.compile(
+    rf"(?<![\w.@/\\])(?:{_INITIAL}|{_CAP})"
+    rf"(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}(?:{_INITIAL}|{_CAP}))*(?![\w@/\\]|\.\w)"
+)
+_PARTICLES = frozenset(_PARTICLE[3:-1].split("|"))
+_TOKEN = re.compile(rf"{_INITIAL}|{_CAP}|[^\W\d_]+")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
+
+TITLES = _words(
+    """
+    mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr father sister
+    brother president senator sen rep representative governor gov mayor judge justice
+    minister chancellor king queen prince princess pope saint st coach officer detective
+    sergeant sgt captain capt colonel col general gen lieutenant lt major admiral agent
+    inspector doctor nurse uncle aunt auntie grandma grandpa madam mme mlle herr frau señor
+    señora sr sra ambassador secretary chairman ceo
+    """
+)
+_TITLE_BEFORE = re.compile(rf"\b(?:{'|'.join(sorted(TITLES))})\.?[ \t]+$")
+# A cue right before the run that makes any capitalised, uncommon word a name.
+_STRONG_BEFORE = re.compile(
+    r"(?:\bmy name is|\bmy name's|\bname:|\bnamed|\bcalled|\bdear|\bhi|\bhello|\bhey|\bhiya"
+    r"|\bgreetings|\bregards|\bsincerely|\bcheers|\bthanks|\bthank you|\bthx|\bbest"
+    r"|\byours|\blove|\bxoxo|\bbye|\bcc:|\battn:?|\bsigned|\bsigned by|\bcontact"
+    r"|^\s*(?:from|to|sender|recipient|author|by):|\bsent by|\bwritten by)[\s,.:!-]*$"
+)
+# A cue that makes a known name (given name or surname) a person, but not any word.
+_WEAK_BEFORE = re.compile(
+    r"(?:\bi am|\bi'm|\bim|\bthis is|\bby|\bwith|\bfrom|\bto|\btell|\bask|\bmeet|\bmet"
+    r"|\bsaid|\baccording to|\band|\bcall|\bemail|\be-mail|\btext)[\s,]*$"
+)
+_AFTER = re.compile(
+    r"^(?:['\u2019]s\b)?[\s,]*(?:said|says|told|tells|asked|asks|wrote|writes|replied|added|explained"
+    r"|announced|stated|argued|noted|claimed|thinks|thought|who\b|himself|herself|\(\d{1,3}\))"
+)
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(\n*•-])\s*$")
+# A run that starts with one of these, or is followed by a place or business word, is not a name.
+_PLACE_HEAD = _words("san santa st saint fort port mount mt lake los las el del new")
+_PLACE_AFTER = re.compile(
+    r"^(?:['\u2019]s)?\s+(?:road|rd|street|st|avenue|ave|boulevard|blvd|lane|drive|way|park|hills?"
+    r"|bay|river|valley|county|city|beach|island|station|airport|hotel|restaurant|pizza|cafe"
+    r"|bar|grill|shop|store|inc|ltd|llc|corp|university|college|school|hospital|center|centre"
+    r"|mall|square|bridge|lounge|auto|motors|court|church|heartland|region|regions)\b"
+)
+# A preposition of place before a single word: "in Lawrence", "around Norman".
+_LOCATIVE = re.compile(r"\b(?:in|at|near|around|from|to|into|across|outside|inside|visit)\s+$")
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
+
+# Capitalised words that are not names, beyond Faker's list of common English words: calendar,
+# greetings and sign-offs, pronouns and people words, and words that head organisations and places.
+_STOP = _words(
+    """
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday
+    tonight hi hello hey dear thanks thank regards cheers best yours sincerely love bye
+    please sorry ok okay yes no yeah god jesus christ lord allah mom mum dad mama papa sis
+    bro guys team all everyone everybody folks sir madam ma'am mr mrs ms dr i i'm i'll i've
+    i'd me my we you he she they it this that these those there here what when where why how
+    who which whose if and or but so then also just still even though although however
+    because since while the a an of in on at for from to by with about into over after
+    before under again new north south east west northern southern eastern western central
+    united states kingdom street st road rd avenue ave lane drive boulevard park square city
+    county town village university college school hospital church bank company inc ltd llc
+    corp group club center centre hotel restaurant airport station museum library court
+    house senate congress department ministry office government council committee party army
+    navy police christmas easter thanksgiving halloween ramadan diwali hanukkah internet
+    email e-mail web google apple microsoft amazon facebook twitter iphone windows english
+    american british french german spanish italian chinese japanese indian russian african
+    asian european canadian australian mexican irish scottish jewish muslim christian tv dvd
+    cd pc usa uk eu un nfl nba san santa los las fort port mount lake saint
+    """
+)
+# Large cities whose names are also given names or surnames (a country or a US state is read
+# from Faker's lists).
+_CITIES = _words(
+    """
+    london paris berlin madrid rome vienna prague warsaw moscow dublin lisbon athens sydney
+    melbourne brisbane perth adelaide auckland wellington toronto montreal vancouver ottawa
+    calgary houston dallas austin denver phoenix boston chicago atlanta seattle portland
+    detroit miami orlando tampa nashville memphis charlotte raleigh cleveland columbus
+    cincinnati jackson lincoln madison richmond savannah aurora mesa tucson fresno
+    sacramento oakland birmingham manchester liverpool leeds glasgow edinburgh bristol
+    cardiff belfast oxford cambridge york chester lancaster hamilton victoria florence sofia
+    tokyo beijing shanghai delhi mumbai cairo lagos nairobi dubai riyadh tehran istanbul
+    jerusalem hollywood manhattan brooklyn queens bronx
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    """Lower-cased given names, surnames, common words and places."""
+
+    given: frozenset[str]
+    surnames: frozenset[str]
+    common: frozenset[str]
+    places: frozenset[str]
+
+
+def _strings(values: object) -> Iterable[str]:
+    if isinstance(values, dict):
+        values = list(values)
+    if isinstance(values, (list, tuple, set, frozenset)):
+        return [v for v in values if isinstance(v, str)]
+    return []
+
+
+@lru_cache(maxsize=1)
+def load_gazetteer() -> Gazetteer:
+    """Reads the name lists of the installed packages once per process."""
+    person = importlib.import_module("faker.providers.person")
+    given: set[str] = set()
+    surnames: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
+        for attribute in ("first_names", "first_names_male", "first_names_female"):
+            given.update(_strings(provider.__dict__.get(attribute)))
+        for attribute in ("last_names", "last_names_male", "last_names_female"):
+            surnames.update(_strings(provider.__dict__.get(attribute)))
+    census = Path(importlib.import_module("names").__file__ or "").parent
+    for name, target in (
+        ("dist.male.first", given),
+        ("dist.female.first", given),
+        ("dist.all.last", surnames),
+    ):
+        with (census / name).open(encoding="ascii") as lines:
+            target.update(line.split(" ", 1)[0] for line in lines if line.strip())
+    words = importlib.import_module("faker.providers.lorem.en_US").Provider.word_list
+    places = [
+        *importlib.import_module("faker.providers.address.en").Provider.countries,
+        *importlib.import_module("faker.providers.address.en_US").Provider.states,
+    ]
+    return Gazetteer(
+        given=frozenset(_fold(n) for n in given if " " not in n),
+        surnames=frozenset(_fold(n) for n in surnames if " " not in n),
+        common=frozenset(_fold(w) for w in words) | _STOP,
+        places=frozenset(_fold(p) for p in places) | _CITIES,
+    )
+
+
+def _acronym(word: str) -> bool:
+    return len(word) > 1 and word.isupper()
+
+
+def _fold(word: str) -> str:
+    return sys.intern(word.casefold())
+
+
+class NameFinder:
+    """Finds person names in English text; ``find_entities`` as the NER plug-in point."""
+
+    categories = frozenset({CATEGORY})
+
+    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+        self._g = gazetteer if gazetteer is not None else load_gazetteer()
+
+    def find_entities(self, text: str) -> list[Entity]:
+        found: list[Entity] = []
+        for run in _RUN.finditer(text):
+            entity = self._judge(text, run.start(), run.group())
+            if entity is not None:
+                found.append(entity)
+        return found
+
+    def _judge(self, text: str, start: int, run: str) -> Entity | None:
+        tokens = [(m.start() + start, _POSSESSIVE.sub("", m.group())) for m in _TOKEN.finditer(run)]
+        g = self._g
+        titled = False
+        if _fold(tokens[0][1].rstrip(".")) in _PLACE_HEAD:
+            return None
+        # Leading titles and common words are not part of the name.
+        while tokens:
+            word = _fold(tokens[0][1].rstrip("."))
+            if word in TITLES:
+                titled = True
+            elif not (word in g.common or word in g.places):
+                break
+            tokens = tokens[1:]
+        while tokens and (
+            _fold(tokens[-1][1].rstrip(".")) in _SUFFIXES or _fold(tokens[-1][1]) in g.common
+        ):
+            if _fold(tokens[-1][1].rstrip(".")) in _SUFFIXES and len(tokens) > 1:
+                break
+            tokens = tokens[:-1]
+        if not tokens or len(tokens) > 4:
+            return None
+        while tokens and _acronym(tokens[0][1]):
+            tokens = tokens[1:]
+        while tokens and _acronym(tokens[-1][1]):
+            tokens = tokens[:-1]
+        if not tokens:
+            return None
+        words = [_fold(t[1].rstrip(".")) for t in tokens]
+        names = [t[1] for t in tokens if len(t[1].rstrip(".")) > 1]
+        if not names or all(w in g.places for w in words if len(w) > 1):
+            return None
+        first, last = tokens[0][0], tokens[-1][0] + len(tokens[-1][1])
+        before = text[max(0, first - 40) : first].lower()
+        score = self._score(words, titled, before, text[last : last + 24].lower(), start == first)
+        if score is None or (score < 0.85 and _PLACE_AFTER.match(text[last : last + 24].lower())):
+            return None
+        return Entity(first, last - first, CATEGORY, score)
+
+    def _score(
+        self, words: list[str], titled: bool, before: str, after: str, run_start: bool
+    ) -> float | None:
+        g = self._g
+        full = [w for w in words if len(w) > 1 and w not in _PARTICLES]
+        if titled or _TITLE_BEFORE.search(before):
+            return 0.85
+        common = sum(1 for w in full if w in g.common)
+        if _STRONG_BEFORE.search(before) and common == 0:
+            return 0.85
+        known = all(w in g.given or w in g.surnames for w in full)
+        if len(full) >= 2 and known and common <= 1 and words[0] in g.given:
+            return 0.8
+        if len(full) >= 2 and known and common == 0:
+            return 0.7
+        if len(full) != 1 or common or full[0] in g.places:
+            return None
+        word = full[0]
+        if _LOCATIVE.search(before):
+            return None
+        if word in g.given:
+            return 0.6
+        if word in g.surnames and (_AFTER.match(after) or _WEAK_BEFORE.search(before)):
+            return 0.6
+        del run_start
+        return None

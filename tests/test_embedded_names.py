@@ -1,0 +1,98 @@
+"""Person names in the embedded detector (PII_EMBEDDED_NAMES): exact spans, cues, and sentences
+full of capitalised words that hold no name."""
+
+from __future__ import annotations
+
+import pytest
+
+from redaction.embedded import EmbeddedRecognizer
+from redaction.settings import load_settings
+
+NAMES = EmbeddedRecognizer(names=True)
+PLAIN = EmbeddedRecognizer()
+
+
+def persons(text: str, language: str = "en") -> list[str]:
+    return [
+        text[e.offset : e.offset + e.length]
+        for e in NAMES.find_entities(text, language)
+        if e.category == "Person"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My name is John Smith", ["John Smith"]),
+        ("my name is Kwabena, nice to meet you", ["Kwabena"]),
+        ("Please forward this to Priya Patel and Wei Zhang.", ["Priya Patel", "Wei Zhang"]),
+        ("Dr. Okonkwo will see you at noon.", ["Okonkwo"]),
+        ("I spoke with Mrs Haddad yesterday.", ["Haddad"]),
+        ("Hi Siobhan, the report is attached.", ["Siobhan"]),
+        ("Thanks,\nMateusz", ["Mateusz"]),
+        ("From: Maria Garcia\nTo: Ahmed Hassan", ["Maria Garcia", "Ahmed Hassan"]),
+        ("Michael J. McDermott called twice.", ["Michael J. McDermott"]),
+        ("Obama said the talks would resume.", ["Obama"]),
+        ("Ask Fatima about the invoice.", ["Fatima"]),
+        ("We met Jan van der Berg's lawyer.", ["Jan van der Berg"]),
+    ],
+)
+def test_names_are_found_with_exact_spans(text: str, expected: list[str]) -> None:
+    assert persons(text) == expected
+
+
+# Known limits, kept here so that a fix shows: a given name that is also a word inside an
+# organisation's or a product's name, and a place made of two words that are not in the lists.
+@pytest.mark.xfail(strict=True, reason="known limit of the name lists and cues")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The United States Department of Housing and Urban Development filed the complaint.",
+        "Microsoft Azure Functions runs on Windows Server and Linux Containers.",
+        "Then drive on to Palo Alto.",
+    ],
+)
+def test_known_false_positives(text: str) -> None:
+    assert persons(text) == []
+
+
+def test_offsets_are_code_points_and_the_category_is_azures() -> None:
+    text = "😀 Dear Anna Kowalski,"
+    [entity] = NAMES.find_entities(text)
+    assert (entity.offset, entity.length, entity.category) == (7, 13, "Person")
+    assert entity.score >= 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Meet me at San Francisco International Airport on Monday.",
+        "Our Quarterly Business Review covers Sales, Marketing and Customer Success.",
+        "Click Save As, choose PDF Format and press Export Now.",
+        "The New York Stock Exchange and the London Metal Exchange closed early.",
+        "In January the Annual General Meeting moved to the Grand Hotel in Sydney.",
+        "I lived in Houston, Dallas and Austin before moving to Victoria.",
+        "Read Chapter Seven, Section Two of the Employee Handbook.",
+        "HTTP GET requests to the API Gateway return JSON.",
+    ],
+)
+def test_sentences_full_of_capitalised_words_hold_no_name(text: str) -> None:
+    assert persons(text) == []
+
+
+def test_names_only_when_asked_and_only_in_english() -> None:
+    text = "My name is John Smith"
+    assert "Person" not in PLAIN.categories
+    assert [e for e in PLAIN.find_entities(text) if e.category == "Person"] == []
+    assert "Person" in NAMES.categories
+    assert persons(text, "de") == []
+    assert persons(text, "en-GB") == ["John Smith"]
+
+
+def test_the_setting_is_off_by_default_and_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PII_EMBEDDED_NAMES", raising=False)
+    assert load_settings().pii_embedded_names is False
+    monkeypatch.setenv("PII_EMBEDDED_NAMES", "true")
+    assert load_settings().pii_embedded_names is True
