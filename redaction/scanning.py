@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from redaction import telemetry
 from redaction.cache.detection import CacheScope, DetectionCache
 from redaction.deadline import Deadline
 from redaction.detectors.coverage import MISSING, Coverage, coverage_of
@@ -91,21 +92,27 @@ class TenantPolicy(Protocol):
 class ScanReport:
     """Entities per text (text offsets), and what could not be scanned. Never holds text.
 
-    ``documents`` counts chunks (the units of coverage: ``unscanned_documents`` of them were not
-    scanned, ``cached_documents`` came from the cache); ``sent_documents``, ``batches``,
-    ``characters`` and ``billed_records`` count what went to the detector."""
+    Its counters have their names in ``models.Diagnostics`` (``telemetry.REDACTION``, ``scan``).
+    ``total_docs`` counts chunks (the units of coverage: ``unscanned_docs`` of them were not
+    scanned, ``cached_docs`` came from the cache); ``sent_docs``, ``batches``, ``characters`` and
+    ``billed_records`` count what went to the detector; ``stats`` counts its attempts."""
 
     entities: list[list[Entity]]
     unscanned: dict[int, str] = field(default_factory=dict)
-    documents: int = 0
-    unscanned_documents: int = 0
+    total_docs: int = 0
+    unscanned_docs: int = 0
     batches: int = 0
     characters: int = 0
     failure_reason: str | None = None
     stats: AttemptStats = field(default_factory=AttemptStats)
-    cached_documents: int = 0
-    sent_documents: int = 0
+    cached_docs: int = 0
+    sent_docs: int = 0
     billed_records: int = 0
+
+    def counts(self) -> dict[str, int]:
+        """Every counter of the scan, by its ``telemetry.REDACTION`` name."""
+        values = {**vars(self), **vars(self.stats)}
+        return {fact.name: values[fact.name] for fact in telemetry.REDACTION if fact.scan}
 
 
 @dataclass
@@ -197,7 +204,7 @@ class Scanner:
         for index in timed_out:
             if index not in report.unscanned and texts[index].strip():
                 report.unscanned[index] = FailureReason.POLICY_TIMEOUT
-                report.unscanned_documents += 1
+                report.unscanned_docs += 1
             report.failure_reason = report.failure_reason or FailureReason.POLICY_TIMEOUT
         report.entities = [
             policy.keep(text, [*detected, *found])
@@ -360,8 +367,8 @@ def _merge(report: ScanReport, seams: ScanReport) -> None:
         entities.extend(found)
     for index, reason in seams.unscanned.items():
         report.unscanned.setdefault(index, reason)
-    report.documents += seams.documents
-    report.unscanned_documents += seams.unscanned_documents
+    report.total_docs += seams.total_docs
+    report.unscanned_docs += seams.unscanned_docs
     report.failure_reason = report.failure_reason or seams.failure_reason
 
 
@@ -394,12 +401,12 @@ def _new_report(
 ) -> ScanReport:
     return ScanReport(
         entities=[[] for _ in range(text_count)],
-        documents=chunks,
-        sent_documents=len(planned),
+        total_docs=chunks,
+        sent_docs=len(planned),
         batches=batches,
         characters=sum(len(p.document.text) for p in planned),
         billed_records=sum(billed_records(len(p.document.text)) for p in planned),
-        cached_documents=cached,
+        cached_docs=cached,
     )
 
 
@@ -445,6 +452,6 @@ def _apply(
                 report.entities[text_index].append(entity)
         else:
             reason = results.failed.get(source, MISSING)
-            report.unscanned_documents += 1
+            report.unscanned_docs += 1
             for text_index in chunk.text_indices:
                 report.unscanned.setdefault(text_index, reason)

@@ -49,9 +49,8 @@ class RedactionService:
             api_version=self.detector.api_version,
             correlation_id=config.correlation_id,
         )
-        with telemetry.span(
-            "pii-redaction", telemetry.INTERNAL, {"pii.correlation_id": config.correlation_id}
-        ) as current:
+        ids = telemetry.attributes(telemetry.REDACTION_IDS, vars(diagnostics))
+        with telemetry.span("pii-redaction", telemetry.INTERNAL, ids) as current:
             try:
                 response = await self._redact(request, deadline, tenant_id, diagnostics)
             except PayloadTooLargeError:
@@ -138,8 +137,8 @@ def _mark_token_ids(report: ScanReport, fields: Sequence[TextField]) -> None:
     for index, field in enumerate(fields):
         if field.kind == "tokens":
             report.unscanned.setdefault(index, FailureReason.TOKEN_IDS)
-            report.documents += 1
-            report.unscanned_documents += 1
+            report.total_docs += 1
+            report.unscanned_docs += 1
             report.failure_reason = report.failure_reason or FailureReason.TOKEN_IDS
 
 
@@ -149,8 +148,8 @@ def _nothing_scanned(fields: Sequence[TextField]) -> ScanReport:
     return ScanReport(
         entities=[[] for _ in fields],
         unscanned=dict(unscanned),
-        documents=len(unscanned),
-        unscanned_documents=len(unscanned),
+        total_docs=len(unscanned),
+        unscanned_docs=len(unscanned),
         failure_reason=FailureReason.DEADLINE,
     )
 
@@ -197,17 +196,9 @@ def _describe(
     categories = Counter(entity.category for entities in kept for entity in entities)
     diagnostics.entity_count = sum(categories.values())
     diagnostics.categories = dict(sorted(categories.items()))
-    diagnostics.total_docs = report.documents
-    diagnostics.unscanned_docs = report.unscanned_documents
-    diagnostics.scanned_docs = report.documents - report.unscanned_documents
-    diagnostics.cached_docs = report.cached_documents
-    diagnostics.sent_docs = report.sent_documents
-    diagnostics.billed_records = report.billed_records
-    diagnostics.batches = report.batches
-    diagnostics.attempts = report.stats.attempts
-    diagnostics.retries = report.stats.retries
-    diagnostics.hedges = report.stats.hedges
-    diagnostics.characters = report.characters
+    for name, count in report.counts().items():
+        setattr(diagnostics, name, count)
+    diagnostics.scanned_docs = report.total_docs - report.unscanned_docs
     diagnostics.unscanned_paths = [fields[index].pointer for index in sorted(report.unscanned)]
     diagnostics.failure_reason = report.failure_reason
 
@@ -239,23 +230,13 @@ def _finish(
     reason = telemetry.map_failure_reason(diagnostics.failure_reason)
     level = _LEVELS[status]
     dimensions: dict[str, object] = {
-        "pii-correlation-id": diagnostics.correlation_id,
+        **telemetry.dimensions(telemetry.REDACTION, vars(diagnostics)),
         "pii-tenant-id": tenant_id,
         "pii-outcome": status,
         "pii-redaction-succeeded": status == "ok",
         "pii-coverage-full": not failed,
         "pii-content-changed": changed,
-        "pii-entity-count": diagnostics.entity_count,
-        "pii-document-count": diagnostics.total_docs,
-        "pii-unscanned-count": diagnostics.unscanned_docs,
-        "pii-batch-count": diagnostics.batches,
-        "pii-attempt-count": diagnostics.attempts,
-        "pii-retry-count": diagnostics.retries,
-        "pii-hedge-count": diagnostics.hedges or None,
-        "pii-duration-ms": diagnostics.duration_ms,
-        "pii-detector": diagnostics.detector,
         "pii-failure-reason": reason,
-        "pii-failure-detail": diagnostics.failure_reason,
     }
     dimensions.update(
         {f"pii-category-{name}": count for name, count in diagnostics.categories.items()}

@@ -23,8 +23,9 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from opentelemetry import metrics, trace
@@ -183,6 +184,76 @@ def sdk_provider_active() -> bool:
 def _is_true(value: str | None) -> bool:
     """The worker's reading of a boolean app setting."""
     return (value or "").strip().lower() in ("1", "true", "t", "yes", "y")
+
+
+# --- the facts: one table, each fact's names (docs/telemetry.md) ------------------------------
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One fact telemetry carries: ``name`` in ``models.Diagnostics`` (``REDACTION``) or in an
+    attempt's values (``ATTEMPT``), its trace-record ``dimension`` (None: not one) and its span
+    ``attribute`` (None: the span carries the dimension's name, as ``pii-redaction`` does)."""
+
+    name: str
+    dimension: str | None
+    attribute: str | None = None
+    scan: bool = False  # counted by the scan (scanning.ScanReport or its AttemptStats), same name
+    only_if_any: bool = False  # left out at 0 / False
+
+    def value(self, values: Mapping[str, Any]) -> Any:
+        found = values[self.name]
+        return None if self.only_if_any and not found else found
+
+
+# Which request: the attributes the pii-redaction span starts with.
+REDACTION_IDS = (Fact("correlation_id", "pii-correlation-id", "pii.correlation_id"),)
+# One /redact: its diagnostics, its pii-anonymization dimensions and so its pii-redaction span.
+REDACTION = (
+    *REDACTION_IDS,
+    Fact("entity_count", "pii-entity-count"),
+    Fact("total_docs", "pii-document-count", scan=True),
+    Fact("unscanned_docs", "pii-unscanned-count", scan=True),
+    Fact("cached_docs", None, scan=True),
+    Fact("sent_docs", None, scan=True),
+    Fact("billed_records", None, scan=True),
+    Fact("batches", "pii-batch-count", scan=True),
+    Fact("characters", None, scan=True),
+    Fact("attempts", "pii-attempt-count", scan=True),
+    Fact("retries", "pii-retry-count", scan=True),
+    Fact("hedges", "pii-hedge-count", scan=True, only_if_any=True),
+    Fact("duration_ms", "pii-duration-ms"),
+    Fact("detector", "pii-detector"),
+    Fact("failure_reason", "pii-failure-detail"),
+)
+# Which attempt of which batch of which request: on pii-outbound, pii-inbound and its span.
+ATTEMPT_IDS = (
+    Fact("correlation_id", "pii-correlation-id", "pii.correlation_id"),
+    Fact("tenant_id", "pii-tenant-id", "pii.tenant_id"),
+    Fact("batch_index", "pii-batch-index", "pii.batch_index"),
+    Fact("attempt", "pii-attempt", "pii.attempt"),
+    Fact("hedge", "pii-hedge", "pii.hedge", only_if_any=True),
+)
+# One Language call attempt as it is sent: pii-outbound and the pii-language-call span.
+ATTEMPT = (
+    *ATTEMPT_IDS,
+    Fact("documents", "pii-document-count", "pii.documents"),
+    Fact("characters", "pii-characters", "pii.characters"),
+    Fact("target_host", "pii-target-host", "server.address"),
+    Fact("api_version", "pii-api-version", "pii.api_version"),
+)
+
+
+def dimensions(facts: Sequence[Fact], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The trace-record dimensions of ``facts``, from ``values`` by fact name."""
+    return {f.dimension: f.value(values) for f in facts if f.dimension is not None}
+
+
+def attributes(facts: Sequence[Fact], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The span attributes of ``facts``, from ``values`` by fact name."""
+    return {
+        name: f.value(values) for f in facts if (name := f.attribute or f.dimension) is not None
+    }
 
 
 # --- traces (log records) -------------------------------------------------------------------

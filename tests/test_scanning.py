@@ -227,10 +227,10 @@ async def test_an_entity_across_a_separator_is_split_and_masked_on_both_sides() 
     scanner = _scanner(SpanningDetector())
     report = await scanner.scan(["key abc", "defg rest"], _scope())
     assert report.entities == [[Entity(4, 3, "Secret", 1.0)], [Entity(0, 4, "Secret", 1.0)]]
-    assert report.sent_documents == 1
+    assert report.sent_docs == 1
     cached = await scanner.scan(["key abc", "defg rest"], _scope())
     assert cached.entities == report.entities
-    assert cached.cached_documents == 2
+    assert cached.cached_docs == 2
 
 
 async def test_a_dropped_document_leaves_its_whole_batch_uncached() -> None:

@@ -42,17 +42,18 @@ class AzureLanguageDetector:
 
     async def detect(self, documents: Sequence[Document], context: DetectionContext) -> BatchResult:
         characters = sum(len(doc.text) for doc in documents)
-        records: dict[int, tuple[CallRecord, float]] = {}
+        records: dict[int, tuple[CallRecord, float, dict[str, object]]] = {}
 
         async def attempt(timeout: float, number: int) -> BatchResult:
             context.stats.attempts += 1
             record = CallRecord()
-            records[number] = (record, time.monotonic())
-            self._emit_outbound(context, number, len(documents), characters)
+            facts = self._facts(context, number, len(documents), characters)
+            records[number] = (record, time.monotonic(), facts)
+            telemetry.emit(
+                "pii-outbound", logging.INFO, telemetry.dimensions(telemetry.ATTEMPT, facts)
+            )
             with telemetry.span(
-                "pii-language-call",
-                telemetry.CLIENT,
-                self._span_attributes(context, number, len(documents), characters),
+                "pii-language-call", telemetry.CLIENT, self._span_attributes(facts)
             ) as current:
                 try:
                     result = await self._client.analyze(
@@ -67,87 +68,44 @@ class AzureLanguageDetector:
             return replace(result, coverage=coverage)
 
         def observe(number: int, error: DetectorError | None, wait: float | None) -> None:
-            record, started = records[number]
+            record, started, facts = records[number]
             if wait is not None:
                 context.stats.retries += 1
             if isinstance(error, HttpStatusError) and error.status == 429:
                 context.stats.throttled += 1
-            self._emit_inbound(context, number, record, started, error, wait)
+            _emit_inbound(facts, record, started, error, wait)
 
         return await run_with_retry(
             attempt, self._policy, context.deadline, rng=self._rng, observe=observe
         )
 
-    def _span_attributes(
+    def _facts(
         self, context: DetectionContext, number: int, documents: int, characters: int
     ) -> dict[str, object]:
+        """The attempt's values under their ``telemetry.ATTEMPT`` names."""
         return {
-            "pii.correlation_id": context.correlation_id,
-            "pii.tenant_id": context.tenant_id,
-            "pii.batch_index": context.batch_index,
-            "pii.attempt": number,
-            "pii.hedge": context.hedge or None,
-            "pii.documents": documents,
-            "pii.characters": characters,
-            "pii.api_version": self._client.api_version,
+            "correlation_id": context.correlation_id,
+            "tenant_id": context.tenant_id,
+            "batch_index": context.batch_index,
+            "attempt": number,
+            "hedge": context.hedge,
+            "documents": documents,
+            "characters": characters,
+            "target_host": self._client.host,
+            "api_version": self._client.api_version,
+        }
+
+    def _span_attributes(self, facts: dict[str, object]) -> dict[str, object]:
+        return {
+            **telemetry.attributes(telemetry.ATTEMPT, facts),
             # What the Azure Monitor exporter reads for an HTTP dependency (docs/telemetry.md):
             # type HTTP from the method, target from server.address (its port only when it is
             # not the scheme's default: url.scheme says which), data from url.full.
             "http.request.method": "POST",
-            "server.address": self._client.host,
             "server.port": self._client.port,
             "url.scheme": self._client.scheme,
             "url.full": self._client.url,
         }
-
-    def _emit_outbound(
-        self, context: DetectionContext, number: int, documents: int, characters: int
-    ) -> None:
-        telemetry.emit(
-            "pii-outbound",
-            logging.INFO,
-            {
-                "pii-correlation-id": context.correlation_id,
-                "pii-tenant-id": context.tenant_id,
-                "pii-batch-index": context.batch_index,
-                "pii-attempt": number,
-                "pii-hedge": context.hedge or None,
-                "pii-document-count": documents,
-                "pii-characters": characters,
-                "pii-target-host": self._client.host,
-                "pii-api-version": self._client.api_version,
-            },
-        )
-
-    def _emit_inbound(
-        self,
-        context: DetectionContext,
-        number: int,
-        record: CallRecord,
-        started: float,
-        error: DetectorError | None,
-        wait: float | None,
-    ) -> None:
-        outcome = "ok" if error is None else error.reason
-        level = logging.INFO if error is None else logging.WARNING
-        telemetry.emit(
-            "pii-inbound",
-            level,
-            {
-                "pii-correlation-id": context.correlation_id,
-                "pii-tenant-id": context.tenant_id,
-                "pii-batch-index": context.batch_index,
-                "pii-attempt": number,
-                "pii-hedge": context.hedge or None,
-                "pii-http-status": record.status,
-                "pii-outcome": outcome,
-                "pii-duration-ms": round((time.monotonic() - started) * 1000, 1),
-                "pii-response-bytes": record.response_bytes,
-                "pii-retry": wait is not None,
-                "pii-retry-wait-ms": None if wait is None else round(wait * 1000),
-            },
-        )
-        telemetry.record_attempt(outcome, record.status, retried=wait is not None)
 
     async def close(self) -> None:
         await self._auth.close()
@@ -156,3 +114,28 @@ class AzureLanguageDetector:
 def _worth_retrying(coverage: Coverage) -> bool:
     """A malformed answer may be transient; a per-document error (e.g. invalid text) is not."""
     return any(is_retryable(reason) for reason in coverage.unscanned.values())
+
+
+def _emit_inbound(
+    facts: dict[str, object],
+    record: CallRecord,
+    started: float,
+    error: DetectorError | None,
+    wait: float | None,
+) -> None:
+    outcome = "ok" if error is None else error.reason
+    level = logging.INFO if error is None else logging.WARNING
+    telemetry.emit(
+        "pii-inbound",
+        level,
+        {
+            **telemetry.dimensions(telemetry.ATTEMPT_IDS, facts),
+            "pii-http-status": record.status,
+            "pii-outcome": outcome,
+            "pii-duration-ms": round((time.monotonic() - started) * 1000, 1),
+            "pii-response-bytes": record.response_bytes,
+            "pii-retry": wait is not None,
+            "pii-retry-wait-ms": None if wait is None else round(wait * 1000),
+        },
+    )
+    telemetry.record_attempt(outcome, record.status, retried=wait is not None)
