@@ -84,6 +84,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("pii_embedded_names")
+    @classmethod
+    def _name_lists_are_installed(cls, value: bool) -> bool:
+        """The name lists are an extra (they add about 20 MB): a missing one stops start-up."""
+        if value and not (_importable("faker") and _importable("names")):
+            raise ValueError("needs the name lists: pip install '.[names]'")
+        return value
+
     @field_validator("language_endpoint")
     @classmethod
     def _endpoint_is_https_url(cls, value: str | None) -> str | None:

@@ -98,3 +98,15 @@ def test_a_ner_model_that_is_not_installed_stops_start_up_naming_the_setting(
     (tmp_path / "xx_no_such_model_sm").mkdir()
     (tmp_path / "xx_no_such_model_sm" / "__init__.py").write_text("")
     assert load_settings().pii_ner_model == "xx_no_such_model_sm"
+
+
+def test_names_without_the_names_extra_stop_start_up_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import redaction.settings as settings_module
+
+    monkeypatch.setattr(settings_module, "_importable", lambda name: name != "faker")
+    monkeypatch.setenv("PII_EMBEDDED_NAMES", "true")
+    with pytest.raises(SettingsError, match="PII_EMBEDDED_NAMES") as raised:
+        load_settings()
+    assert "[names]" in str(raised.value)
