@@ -20,7 +20,7 @@ PACKAGE = ROOT / "redaction"
 # of the composition or the entry point. A new module must be placed here (and in the table).
 LEAVES = frozenset(
     {"__init__", "errors", "reasons", "entities", "categories", "deadline", "models"}
-    | {"telemetry", "workers", "strict_json"}
+    | {"telemetry", "workers", "strict_json", "headers"}
 )
 FEATURES = frozenset(
     {"planning", "policy", "cache", "embedded", "detectors", "placeholders", "audit"}

@@ -11,6 +11,7 @@ PURE = [
     "redaction.planning.vocabulary",
     "redaction.reasons",
     "redaction.strict_json",
+    "redaction.headers",
     "redaction.planning.chunking",
     "redaction.planning.documents",
     "redaction.planning.batching",

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from redaction.deadline import Deadline
 from redaction.errors import DeadlineError, DetectorError, HttpStatusError
+from redaction.headers import header
 from redaction.reasons import FailureReason
 
 T = TypeVar("T")
@@ -47,13 +48,13 @@ class RetryPolicy:
 def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
     """Seconds to wait from `retry-after-ms`, `x-ms-retry-after-ms` or `Retry-After`."""
     for name in ("retry-after-ms", "x-ms-retry-after-ms"):
-        value = _header(headers, name)
+        value = header(headers, name)
         if value is not None:
             try:
                 return max(0.0, float(value) / 1000)
             except ValueError:
                 continue
-    value = _header(headers, "retry-after")
+    value = header(headers, "retry-after")
     if value is None:
         return None
     try:
@@ -67,13 +68,6 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
 
 
 Attempt = Callable[[float, int], Awaitable[T]]

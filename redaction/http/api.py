@@ -21,6 +21,7 @@ from redaction.deadline import Deadline
 from redaction.detectors.detector import DetectionContext
 from redaction.entities import Document
 from redaction.errors import DetectorError, RequestError, SettingsError
+from redaction.headers import header
 from redaction.http import auditing
 from redaction.http.decoding import check_headers, parse_request, parse_restore_request
 from redaction.models import HealthResponse, RedactResponse, RestoreResponse
@@ -95,7 +96,7 @@ async def _redact(body: bytes, headers: Mapping[str, str], seen: auditing.Seen) 
         return _error_answer(error.status, error.code, error.message, error.details)
     except SettingsError as error:
         return _error_answer(503, "ServiceMisconfigured", str(error), [])
-    tenant = request.config.subscription_id or _header(headers, "x-tenant-id")
+    tenant = request.config.subscription_id or _tenant_header(headers)
     seen.correlation_id, seen.tenant = request.config.correlation_id, tenant
     seen.policy = state.service.policies.identify(request.config)
     try:
@@ -144,7 +145,7 @@ async def _restore(body: bytes, headers: Mapping[str, str], seen: auditing.Seen)
             off = state.degraded.get("placeholders", "/restore needs PII_RESTORE_KEY")
             raise SettingsError(off)
         config = request.config
-        tenant = config.subscription_id or _header(headers, "x-tenant-id")
+        tenant = config.subscription_id or _tenant_header(headers)
         seen.correlation_id, seen.tenant = config.correlation_id, tenant
         mapping = issuer.sealer.open(request.restore_token, tenant, config.correlation_id)
         restored, count = restore_body(request.body, Placeholders(mapping))
@@ -228,8 +229,6 @@ def _error_answer(status: int, code: str, message: str, details: list[dict[str, 
     return Answer(status, {"status": "error", "full_coverage": False, "error": error})
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value[:256] or None
-    return None
+def _tenant_header(headers: Mapping[str, str]) -> str | None:
+    value = header(headers, "x-tenant-id")
+    return value[:256] or None if value is not None else None
