@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from redaction.categories import ALL_CATEGORIES
 from redaction.entities import Entity
 from redaction.errors import InvalidRequestError, SettingsError
 from redaction.http.decoding import validate_request
@@ -90,7 +91,7 @@ def test_hostile_patterns_are_refused_without_quoting_them(pattern: str) -> None
 )
 def test_patterns_that_backtrack_elsewhere_are_linear_here(pattern: str) -> None:
     compiled = compile_scan_pattern(pattern)
-    assert compiled.search("a" * 100_000 + "!") is None or pattern.startswith("(\\w")
+    assert compiled.search("a" * 100_000 + "!") is None
 
 
 @pytest.mark.parametrize(
@@ -231,10 +232,6 @@ EMPLOYEE_ID = Entity(46, 10, "EmployeeId", 0.8)
 ALL = [EMAIL, PHONE, EMPLOYEE_ID]
 
 
-def test_the_entity_texts_are_what_the_tests_say() -> None:
-    assert [TEXT[e.offset : e.end] for e in ALL] == ["Alice@Example.com", "555-0100", "EMP-123456"]
-
-
 @pytest.mark.parametrize(
     ("fields", "kept"),
     [
@@ -294,7 +291,7 @@ def test_categories_and_excluded_categories_cannot_both_be_given() -> None:
 def test_unknown_category_names_are_refused_by_position(field: str) -> None:
     error = _validate({field: ["Email", "Nope"]})
     assert error.details == [
-        {"field": f"config.{field}", "positions": [1], "valid": error.details[0]["valid"]}
+        {"field": f"config.{field}", "positions": [1], "valid": sorted(ALL_CATEGORIES)}
     ]
 
 

@@ -7,13 +7,12 @@ log record, an error answer or ``/health``, whatever goes wrong.
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import logging
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
 
 from redaction.errors import SettingsError
 from redaction.http import server
@@ -86,9 +85,16 @@ def test_the_key_is_compared_in_constant_time() -> None:
 
 
 def test_key_comparison_accepts_only_equal_bytes() -> None:
-    assert hmac.compare_digest(FUNCTION_KEY.encode(), FUNCTION_KEY.encode())
+    def matches(key: str | None, sent: str = "", path: str = "/redact") -> bool:
+        request = make_mocked_request("POST", path, headers={"x-functions-key": sent})
+        return server._key_matches(request, key)
+
+    assert matches(FUNCTION_KEY, FUNCTION_KEY)
+    assert matches(FUNCTION_KEY, path=f"/redact?code={FUNCTION_KEY}")
+    assert not matches(FUNCTION_KEY, FUNCTION_KEY[:-1])
     # Non-ASCII keys compare as UTF-8 bytes (compare_digest refuses non-ASCII str).
-    assert not hmac.compare_digest("ключ".encode(), FUNCTION_KEY.encode())
+    assert matches("ключ", "ключ")
+    assert not matches(FUNCTION_KEY, "ключ")
 
 
 async def test_secrets_never_reach_logs_errors_or_health(
