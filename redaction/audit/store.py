@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
-from azure.storage.blob.aio import ContainerClient
+
+if TYPE_CHECKING:  # the SDK is imported only when an audit store is built (cold start)
+    from azure.storage.blob.aio import ContainerClient
 
 T = TypeVar("T")
 
@@ -68,6 +70,8 @@ class BlobAuditStore:
     ) -> BlobAuditStore:
         """A connection string (local: Azurite) wins; else ``account_url`` with the managed
         identity (developer credentials outside Azure)."""
+        from azure.storage.blob.aio import ContainerClient
+
         options: dict[str, Any] = {
             "retry_total": 0,
             "connection_timeout": timeout_s,
