@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_hostile_input import free_port, wait_ready
+from tests.test_hostile_input import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -25,23 +22,9 @@ PLANTED = ["alice@example.com", "123-45-6789", "bob.smith@contoso.com", "4111 11
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PII_", "LANGUAGE_"))}
-    env.update(
-        PII_DETECTOR="local",
-        PII_RESTORE_KEY=base64.b64encode(b"examples-restore-key-32-bytes-ok").decode(),
-        REDACTION_API_KEY="",
-        APPLICATIONINSIGHTS_CONNECTION_STRING="",
-    )
-    command = [sys.executable, "-m", "redaction", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, process)
+    key = base64.b64encode(b"examples-restore-key-32-bytes-ok").decode()
+    with serving(PII_RESTORE_KEY=key) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_there_are_examples_and_the_readme_names_each() -> None:

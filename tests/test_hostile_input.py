@@ -9,6 +9,7 @@ the body and are refused by the string limit instead.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -66,26 +67,30 @@ def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not become ready")
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
+@contextlib.contextmanager
+def serving(**settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``python -m redaction serve`` in a subprocess with the embedded detector, no function
+    key and no telemetry, plus ``settings``; yields its URL and process."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PII_", "LANGUAGE_"))}
-    env.update(
-        PII_DETECTOR="local",
-        PII_MAX_BODY_BYTES=str(MAX_BODY_BYTES),
-        PII_MAX_STRINGS="100000",
-        REDACTION_API_KEY="",
-        APPLICATIONINSIGHTS_CONNECTION_STRING="",
-    )
+    env.update(PII_DETECTOR="local", REDACTION_API_KEY="", APPLICATIONINSIGHTS_CONNECTION_STRING="")
+    env.update(settings)
     command = [sys.executable, "-m", "redaction", "serve", "--port", str(port)]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process)
-        yield Served(url, psutil.Process(process.pid))
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    limits = {"PII_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "PII_MAX_STRINGS": "100000"}
+    with serving(**limits) as (url, process):
+        yield Served(url, psutil.Process(process.pid))
 
 
 @pytest.fixture
