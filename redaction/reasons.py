@@ -19,6 +19,7 @@ class FailureReason(StrEnum):
     DOCUMENT_ERROR = "document-error"  # Language refused one document
     DEADLINE = "deadline"  # the request's deadline came first
     CANCELLED = "cancelled"  # an attempt lost to a hedge or stopped by the deadline
+    RATE_LIMITED = "rate-limited"  # no Language call budget inside the deadline (no call sent)
     CREDENTIAL_ERROR = "credential-error"  # no token for Language
     DETECTOR_ERROR = "detector-error"  # a detector bug: fail closed, never a 500
     POLICY_TIMEOUT = "policy-timeout"  # a tenant pattern ran out of time on a text
@@ -34,6 +35,7 @@ def http_reason(status: int) -> str:
 
 # What another attempt can cure: no answer, a broken or unreadable one, a missing document,
 # throttling and server errors. Not: Language refusing a document or a request, no credential,
+# no call budget (its wait already used the deadline),
 # the deadline, a cancelled attempt, a detector bug.
 _RETRYABLE = frozenset(
     {
