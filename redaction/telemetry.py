@@ -86,6 +86,11 @@ class _Instruments:
         self.throttles = meter.create_counter(
             "pii.language.throttles", unit="{response}", description="Language HTTP 429 answers"
         )
+        self.budget_wait = meter.create_histogram(
+            "pii.language.budget_wait",
+            unit="ms",
+            description="Wait of one Language call for the call budget (rate and concurrency)",
+        )
 
 
 _instruments = _Instruments()
@@ -412,6 +417,15 @@ def record_attempt(outcome: str, http_status: int | None, retried: bool) -> None
         return
 
 
+def record_budget_wait(waited_ms: float, granted: bool) -> None:
+    """Metrics of one Language call's wait for the call budget (granted, or ``rate-limited``)."""
+    try:
+        outcome = "granted" if granted else FailureReason.RATE_LIMITED.value
+        _instruments.budget_wait.record(waited_ms, {"pii.budget.outcome": outcome})
+    except Exception:  # noqa: BLE001
+        return
+
+
 # --- the failure-reason contract ------------------------------------------------------------
 
 _NO_RESPONSE = frozenset(
@@ -422,6 +436,7 @@ _AS_IS = frozenset(
         FailureReason.PAYLOAD_TOO_LARGE,
         FailureReason.INCOMPLETE_COVERAGE,
         FailureReason.DEADLINE,
+        FailureReason.RATE_LIMITED,
     }
 )
 _HTTP = re.compile(r"^http-[1-5][0-9]{2}$")
@@ -431,8 +446,8 @@ _TOKEN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
 def map_failure_reason(reason: str | None) -> str | None:
     """The dashboard's ``pii-failure-reason`` for a diagnostics ``failure_reason``.
 
-    ``no-response``, ``payload-too-large``, ``http-<status>``, ``incomplete-coverage`` and
-    ``deadline`` are kept; anything else is ``service-error: <reason>``."""
+    ``no-response``, ``payload-too-large``, ``http-<status>``, ``incomplete-coverage``,
+    ``deadline`` and ``rate-limited`` are kept; anything else is ``service-error: <reason>``."""
     if reason is None:
         return None
     if reason in _NO_RESPONSE:
