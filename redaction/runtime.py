@@ -154,7 +154,8 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         max_depth=settings.pii_max_depth,
         max_strings=settings.pii_max_strings,
     )
-    keys = audit_keys(settings)
+    usable = settings.audit_enabled and settings.audit_key_problem is None
+    keys = audit_keys(settings) if usable else None
     audit = build_audit(settings, keys) if keys is not None else None
     degraded = degraded_parts(settings)
     runtime = Runtime(settings, service, input_limits, session, loop, cache, pool, audit, keys)
@@ -174,14 +175,21 @@ def degraded_parts(settings: Settings) -> dict[str, str]:
             "the cache runs as without PII_CACHE_SECRET (a per-process key, no shared Redis "
             f"tier): {settings.cache_secret_problem}"
         )
+    if settings.audit_key_problem is not None:  # only without PII_AUDIT_REQUIRED (settings)
+        parts["audit"] = f"the audit trail is off: {settings.audit_key_problem}"
     for part, reason in parts.items():
         logger.warning("pii-degraded", extra={"pii-part": part, "pii-reason": reason})
     return parts
 
 
 def audit_keys(settings: Settings) -> AuditKeys | None:
+    """None when ``PII_AUDIT_HMAC_KEY`` is unset; ``SettingsError`` naming it when unusable."""
     secret = settings.pii_audit_hmac_key
-    return AuditKeys.derive(decode_key(secret.get_secret_value())) if secret else None
+    if secret is None:
+        return None
+    if settings.audit_key_problem is not None:
+        raise SettingsError(f"invalid settings: {settings.audit_key_problem}")
+    return AuditKeys.derive(decode_key(secret.get_secret_value()))
 
 
 def audit_store(settings: Settings) -> BlobAuditStore:

@@ -169,13 +169,6 @@ class Settings(BaseSettings):
     pii_audit_queue_size: int = Field(10_000, ge=1, le=1_000_000)
     pii_audit_timeout_ms: float = Field(2000.0, gt=0, le=60_000)
 
-    @field_validator("pii_audit_hmac_key")
-    @classmethod
-    def _audit_key_is_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            decode_key(value.get_secret_value())
-        return value
-
     @field_validator("pii_audit_account_url")
     @classmethod
     def _audit_url_is_https(cls, value: str | None) -> str | None:
@@ -187,10 +180,26 @@ class Settings(BaseSettings):
     def audit_enabled(self) -> bool:
         return bool(self.pii_audit_account_url or self.pii_audit_connection_string)
 
+    @property
+    def audit_key_problem(self) -> str | None:
+        """Why the audit trail is off although a store is set: ``PII_AUDIT_HMAC_KEY`` unset,
+        an unresolved Key Vault reference or not a key. Unless ``PII_AUDIT_REQUIRED`` (then
+        start-up stops), only the trail is off and ``/health`` says degraded."""
+        if not self.audit_enabled:
+            return None
+        key = self.pii_audit_hmac_key
+        if key is None:
+            return "PII_AUDIT_HMAC_KEY is not set"
+        problem = _key_problem(key.get_secret_value())
+        return f"PII_AUDIT_HMAC_KEY {problem}" if problem is not None else None
+
     @model_validator(mode="after")
     def _audit_and_keys_are_consistent(self) -> Settings:
-        if self.audit_enabled and self.pii_audit_hmac_key is None:
-            raise ValueError("PII_AUDIT_HMAC_KEY: the audit trail needs it (base64 of 32 bytes)")
+        if self.pii_audit_required and self.audit_key_problem is not None:
+            # fail closed: no answer may leave without its record, and none can be made
+            raise ValueError(
+                f"{self.audit_key_problem}: PII_AUDIT_REQUIRED answers nothing without its record"
+            )
         if self.pii_audit_required and not self.audit_enabled:
             raise ValueError(
                 "PII_AUDIT_REQUIRED: needs PII_AUDIT_ACCOUNT_URL or PII_AUDIT_CONNECTION_STRING"

@@ -4,7 +4,9 @@ App Service leaves a Key Vault reference it cannot resolve (secret missing, role
 propagated yet) as the literal ``@Microsoft.KeyVault(...)`` text. Such a ``PII_RESTORE_KEY``
 (or any unusable key) turns placeholder mode and ``/restore`` off with a reason, ``/redact`` in
 mask mode keeps working and ``/health`` says ``degraded``; an unusable ``PII_CACHE_SECRET``
-leaves the cache running as without one (per-process key, no shared Redis tier).
+leaves the cache running as without one (per-process key, no shared Redis tier); an unset or
+unusable ``PII_AUDIT_HMAC_KEY`` turns off only the audit trail, unless ``PII_AUDIT_REQUIRED``,
+which then stops start-up (no answer may leave without its record, and none can be made).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from redaction import runtime
+from redaction.errors import SettingsError
 from redaction.settings import Settings, load_settings
+from tests.azurite import closed_port_connection_string
 from tests.conftest import (
     EMULATOR_KEY,
     REFERENCE_BODY,
@@ -32,7 +36,15 @@ RESTORE_REFERENCE = "@Microsoft.KeyVault(VaultName=kv-piiredact-x;SecretName=pii
 CACHE_REFERENCE = (
     "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/pii-cache-secret/)"
 )
+AUDIT_REFERENCE = "@Microsoft.KeyVault(VaultName=kv-piiredact-x;SecretName=pii-audit-hmac-key)"
 NOT_ECHOED = ("VaultName", "SecretUri", "kv-piiredact", "vault.azure.net", KEY)
+
+BAD_AUDIT_KEYS = {
+    "unresolved audit key": (AUDIT_REFERENCE, "is an unresolved Key Vault reference"),
+    "invalid audit key": ("not-a-key", "is not a usable key"),
+    "short audit key": (base64.b64encode(b"k" * 16).decode(), "is not a usable key"),
+    "missing audit key": (None, "is not set"),
+}
 
 BAD_PLACEHOLDER_KEYS = {
     "unresolved restore key": {"pii_restore_key": RESTORE_REFERENCE},
@@ -171,3 +183,76 @@ def test_unresolved_references_do_not_stop_start_up(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("PII_RESTORE_KEYS_PREVIOUS")
     assert Settings(pii_restore_key=KEY).placeholder_problem is None
     assert Settings(pii_restore_key=KEY).restore_keys == (b"k" * 32,)
+
+
+def _audit_store(key: str | None, **more: Any) -> dict[str, Any]:
+    """Audit settings whose store nobody listens on: only a trail that is on would try it."""
+    store = {"pii_audit_connection_string": closed_port_connection_string(), **more}
+    return store if key is None else {**store, "pii_audit_hmac_key": key}
+
+
+@pytest.mark.parametrize(("key", "why"), BAD_AUDIT_KEYS.values(), ids=BAD_AUDIT_KEYS.keys())
+async def test_a_bad_audit_key_turns_off_only_the_audit_trail(
+    make_service: ServiceFactory, key: str | None, why: str
+) -> None:
+    client = await make_service(pii_detector="local", pii_restore_key=KEY, **_audit_store(key))
+
+    status, masked = await post_redact(client, REFERENCE_BODY)
+    assert (status, masked["status"]) == (200, "ok")
+    assert masked["redacted_body"]["messages"][0]["content"] == REFERENCE_MASKED
+    status, placeholder = await post_redact(client, REFERENCE_BODY, mask_style="placeholder")
+    assert status == 200
+    assert "restore_token" in placeholder
+
+    status, health = await _health(client)
+    assert (status, health["status"]) == (200, "degraded")
+    assert health["reason"].startswith(f"the audit trail is off: PII_AUDIT_HMAC_KEY {why}")
+    assert "audit" not in health
+    state = runtime._current.runtime
+    assert state is not None
+    assert (state.audit, state.audit_keys) == (None, None)
+    _echoes_nothing(masked, placeholder, health)
+
+
+async def test_with_a_good_audit_key_the_same_settings_turn_the_trail_on(
+    make_service: ServiceFactory,
+) -> None:
+    client = await make_service(pii_detector="local", **_audit_store(KEY))
+    status, health = await _health(client)
+    assert (status, health["status"]) == (200, "healthy")
+    assert "audit" in health
+
+
+@pytest.mark.parametrize(("key", "why"), BAD_AUDIT_KEYS.values(), ids=BAD_AUDIT_KEYS.keys())
+def test_a_bad_audit_key_with_the_trail_required_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, key: str | None, why: str
+) -> None:
+    for name, value in _audit_store(key, pii_audit_required="true").items():
+        monkeypatch.setenv(name.upper(), value)
+    with pytest.raises(SettingsError) as stopped:
+        load_settings()
+    message = str(stopped.value)
+    assert f"PII_AUDIT_HMAC_KEY {why}" in message
+    assert "PII_AUDIT_REQUIRED answers nothing without its record" in message
+    for fragment in (*NOT_ECHOED, "not-a-key"):
+        assert fragment not in message
+
+
+async def test_required_and_unusable_the_functions_host_answers_503_everywhere(
+    make_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the Functions host the runtime reads the environment at the first request."""
+    client = await make_service(pii_detector="local")
+    for name, value in _audit_store(AUDIT_REFERENCE, pii_audit_required="true").items():
+        monkeypatch.setenv(name.upper(), value)
+    monkeypatch.setenv("PII_DETECTOR", "local")
+    await runtime.shutdown()
+    runtime.configure(None)
+
+    status, refused = await post_redact(client, REFERENCE_BODY)
+    assert (status, refused["error"]["code"]) == (503, "ServiceMisconfigured")
+    assert "PII_AUDIT_HMAC_KEY is an unresolved Key Vault reference" in refused["error"]["message"]
+    status, health = await _health(client)
+    assert (status, health["status"]) == (503, "unhealthy")
+    assert "PII_AUDIT_REQUIRED" in health["reason"]
+    _echoes_nothing(refused, health)
