@@ -256,3 +256,18 @@ async def test_required_and_unusable_the_functions_host_answers_503_everywhere(
     assert (status, health["status"]) == (503, "unhealthy")
     assert "PII_AUDIT_REQUIRED" in health["reason"]
     _echoes_nothing(refused, health)
+
+
+def test_audit_verify_with_an_unusable_key_stops_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Verifying without checking signatures would look like a pass: the command refuses."""
+    from redaction.__main__ import main
+
+    for name, value in _audit_store(AUDIT_REFERENCE).items():
+        monkeypatch.setenv(name.upper(), value)
+    assert main(["audit", "verify"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("pii-redaction: invalid settings: PII_AUDIT_HMAC_KEY is an unresolved")
+    for fragment in NOT_ECHOED:
+        assert fragment not in error
