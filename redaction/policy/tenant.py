@@ -19,6 +19,7 @@ never patterns or values.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
 from collections import OrderedDict
@@ -28,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from stdnum import damm, iban, luhn, verhoeff
-from stdnum.iso7064 import mod_11_2, mod_11_10, mod_37_2, mod_97_10
 
 from redaction.categories import ALL_CATEGORIES
 from redaction.deadline import Deadline
@@ -63,15 +62,16 @@ _POLICY_FIELD_SET = set(POLICY_FIELDS)
 REQUEST_ONLY = frozenset({"policy", "correlation_id", "subscription_id", "conversation_id"})
 _CATEGORY_CHOICE = frozenset({"categories", "excluded_categories"})
 
-_VALIDATORS: dict[str, Callable[[str], bool]] = {
-    "luhn": luhn.is_valid,
-    "iban": iban.is_valid,
-    "mod97": mod_97_10.is_valid,
-    "mod11": mod_11_2.is_valid,
-    "mod11_10": mod_11_10.is_valid,
-    "mod37_2": mod_37_2.is_valid,
-    "verhoeff": verhoeff.is_valid,
-    "damm": damm.is_valid,
+# The python-stdnum module of each validator, imported when a pattern names it (cold start).
+_VALIDATORS: dict[str, str] = {
+    "luhn": "stdnum.luhn",
+    "iban": "stdnum.iban",
+    "mod97": "stdnum.iso7064.mod_97_10",
+    "mod11": "stdnum.iso7064.mod_11_2",
+    "mod11_10": "stdnum.iso7064.mod_11_10",
+    "mod37_2": "stdnum.iso7064.mod_37_2",
+    "verhoeff": "stdnum.verhoeff",
+    "damm": "stdnum.damm",
 }
 _SEPARATORS = re.compile(r"[\s./-]+")
 _WORDS = re.compile(r"[^\W_]+")
@@ -226,9 +226,14 @@ def _set(path: str, kind: Any, compiled: list[Any], patterns: Sequence[str]) -> 
 
 
 def _rule(pattern: CustomPattern) -> _Rule:
-    validator = _VALIDATORS[pattern.validator] if pattern.validator else None
+    validator = _validator(pattern.validator) if pattern.validator else None
     cues = tuple(dict.fromkeys(_words(word) for word in pattern.context if _words(word)))
     return _Rule(pattern.category, pattern.score, cues, validator)
+
+
+def _validator(name: str) -> Callable[[str], bool]:
+    is_valid: Callable[[str], bool] = importlib.import_module(_VALIDATORS[name]).is_valid
+    return is_valid
 
 
 def _validates(validator: Callable[[str], bool], value: str) -> bool:
