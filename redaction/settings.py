@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     pii_max_attempts: int = Field(4, ge=1, le=20)
     pii_backoff_base_s: float = Field(0.5, ge=0, le=60)
     pii_backoff_max_s: float = Field(8.0, ge=0, le=120)
+    # Language calls per minute (docs/settings.md, per pricing tier): per instance, or for every
+    # instance together with REDIS_URL. Unset: unlimited.
+    pii_language_rate_per_minute: int | None = Field(None, ge=1, le=1_000_000)
 
     pii_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     pii_max_depth: int = Field(64, ge=4, le=1000)
