@@ -105,6 +105,7 @@ class Diagnostics(BaseModel):
     cached_docs: int = 0
     sent_docs: int = 0
     billed_records: int = 0
+    fallback_docs: int = 0  # unscanned by the detector, read by the embedded one (fail-soft)
 
 
 class ErrorInfo(BaseModel):
