@@ -85,6 +85,10 @@ async def _answer(
     call.api_version = analyze.api_version
     call.documents = len(analyze.documents)
     call.characters = sum(len(document.text) for document in analyze.documents)
+    wait = state.over_quota()
+    if wait is not None:
+        call.fault = "quota"
+        return _throttled(state, str(wait))
     await asyncio.sleep(state.latency_seconds())
     fault = state.faults.take([document.text for document in analyze.documents])
     if fault is None and state.should_throttle():
@@ -157,8 +161,8 @@ def error_response(
     )
 
 
-def _throttled(state: EmulatorState) -> web.Response:
-    retry_after = state.config.retry_after
+def _throttled(state: EmulatorState, retry_after: str | None = None) -> web.Response:
+    retry_after = retry_after or state.config.retry_after
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
     return error_response(
         429, error_body("TooManyRequests", default_message("TooManyRequests")), headers

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from emulator.faults import FaultQueue
+from emulator.quota import CallQuota
 
 MAX_CALL_RECORDS = 1000
 
@@ -26,6 +27,10 @@ class EmulatorConfig(BaseModel):
     throttle_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     retry_after: str | None = "1"
     seed: int | None = None
+    # A resource's rate limit: at most this many accepted calls in any `rate_window_s` (429 with
+    # Retry-After beyond it). None: unlimited.
+    rate_per_minute: int | None = Field(default=None, ge=1)
+    rate_window_s: float = Field(default=60.0, gt=0.0)
 
 
 @dataclass(slots=True)
@@ -90,6 +95,7 @@ class EmulatorState:
         self.config = EmulatorConfig()
         self.stats = EmulatorStats()
         self.random = random.Random()
+        self.quota = CallQuota()
 
     def configure(self, changes: dict[str, Any]) -> EmulatorConfig:
         """Merges changes into the config; raises pydantic's `ValidationError` on bad values."""
@@ -104,11 +110,16 @@ class EmulatorState:
         self.config = EmulatorConfig()
         self.stats = EmulatorStats()
         self.random = random.Random()
+        self.quota.clear()
 
     def latency_seconds(self) -> float:
         jitter = self.config.latency_jitter_ms
         delay_ms = self.config.latency_ms + self.random.uniform(-jitter, jitter)
         return max(delay_ms, 0.0) / 1000
+
+    def over_quota(self) -> int | None:
+        """Seconds to wait when the call exceeds `rate_per_minute` (None: it is accepted)."""
+        return self.quota.admit(self.config.rate_per_minute, self.config.rate_window_s)
 
     def should_throttle(self) -> bool:
         rate = self.config.throttle_rate
