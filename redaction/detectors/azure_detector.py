@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from redaction import telemetry
+from redaction.detectors.budget import CallBudget, Slot
 from redaction.detectors.coverage import MISSING, Coverage, verify_coverage
 from redaction.detectors.credentials import Auth
 from redaction.detectors.detector import BatchResult, DetectionContext
@@ -16,7 +18,7 @@ from redaction.detectors.language_client import CallRecord, LanguageClient
 from redaction.detectors.retry import RetryPolicy, run_with_retry
 from redaction.entities import Document
 from redaction.errors import DetectorError, HttpStatusError, ServiceResponseError
-from redaction.reasons import is_retryable
+from redaction.reasons import FailureReason, is_retryable
 
 
 class AzureLanguageDetector:
@@ -29,12 +31,14 @@ class AzureLanguageDetector:
         policy: RetryPolicy,
         categories: frozenset[str],
         rng: random.Random | None = None,
+        budget: CallBudget | None = None,
     ) -> None:
         self._client = client
         self._auth = auth
         self._policy = policy
         self._rng = rng or random.Random()
         self.categories = categories
+        self.budget = budget
 
     @property
     def api_version(self) -> str | None:
@@ -45,29 +49,21 @@ class AzureLanguageDetector:
         records: dict[int, tuple[CallRecord, float, dict[str, object]]] = {}
 
         async def attempt(timeout: float, number: int) -> BatchResult:
-            context.stats.attempts += 1
-            record = CallRecord()
-            facts = self._facts(context, number, len(documents), characters)
-            records[number] = (record, time.monotonic(), facts)
-            telemetry.emit(
-                "pii-outbound", logging.INFO, telemetry.dimensions(telemetry.ATTEMPT, facts)
-            )
-            with telemetry.span(
-                "pii-language-call", telemetry.CLIENT, self._span_attributes(facts)
-            ) as current:
-                try:
-                    result = await self._client.analyze(
-                        documents, context.language, timeout, record
-                    )
-                finally:  # the dependency's result code, also when the answer is unusable
-                    status = {"http.response.status_code": record.status}
-                    telemetry.set_attributes(current, status)
+            async with self._admitted(context, number) as slot:
+                timeout = min(timeout, context.deadline.remaining())  # after any budget wait
+                context.stats.attempts += 1
+                record = CallRecord()
+                facts = self._facts(context, number, len(documents), characters)
+                records[number] = (record, time.monotonic(), facts)
+                result = await self._call(documents, context.language, timeout, record, facts, slot)
             coverage = verify_coverage(documents, result)
             if number < self._policy.max_attempts and _worth_retrying(coverage):
                 raise ServiceResponseError(MISSING, "not every document came back intact")
             return replace(result, coverage=coverage)
 
         def observe(number: int, error: DetectorError | None, wait: float | None) -> None:
+            if number not in records:  # refused by the call budget: nothing was sent
+                return
             record, started, facts = records[number]
             if wait is not None:
                 context.stats.retries += 1
@@ -78,6 +74,50 @@ class AzureLanguageDetector:
         return await run_with_retry(
             attempt, self._policy, context.deadline, rng=self._rng, observe=observe
         )
+
+    async def _call(
+        self,
+        documents: Sequence[Document],
+        language: str,
+        timeout: float,
+        record: CallRecord,
+        facts: dict[str, object],
+        slot: Slot,
+    ) -> BatchResult:
+        """One call with its pii-outbound record and pii-language-call span; tells ``slot`` how
+        Language answered (a 429 shrinks the concurrency limit: budget.py)."""
+        telemetry.emit("pii-outbound", logging.INFO, telemetry.dimensions(telemetry.ATTEMPT, facts))
+        with telemetry.span(
+            "pii-language-call", telemetry.CLIENT, self._span_attributes(facts)
+        ) as current:
+            try:
+                result = await self._client.analyze(documents, language, timeout, record)
+            except HttpStatusError as error:
+                slot.answered(error.status, error.retry_after)
+                raise
+            finally:  # the dependency's result code, also when the answer is unusable
+                telemetry.set_attributes(current, {"http.response.status_code": record.status})
+        slot.answered(200)
+        return result
+
+    @asynccontextmanager
+    async def _admitted(self, context: DetectionContext, number: int) -> AsyncIterator[Slot]:
+        """The call budget around one attempt (redaction/detectors/budget.py); a refusal is a
+        ``rate-limited`` ``DetectorError``, recorded here since no call was made."""
+        if self.budget is None:
+            yield Slot(0)
+            return
+        started, admitted = time.monotonic(), False
+        try:
+            async with self.budget.call(context.deadline) as slot:
+                admitted = True
+                telemetry.record_budget_wait(_ms_since(started), granted=True)
+                yield slot
+        except DetectorError as error:
+            if not admitted and error.reason == FailureReason.RATE_LIMITED:
+                telemetry.record_budget_wait(_ms_since(started), granted=False)
+                _emit_refusal(context, number, started)
+            raise
 
     def _facts(
         self, context: DetectionContext, number: int, documents: int, characters: int
@@ -109,11 +149,32 @@ class AzureLanguageDetector:
 
     async def close(self) -> None:
         await self._auth.close()
+        if self.budget is not None:
+            await self.budget.close()
 
 
 def _worth_retrying(coverage: Coverage) -> bool:
     """A malformed answer may be transient; a per-document error (e.g. invalid text) is not."""
     return any(is_retryable(reason) for reason in coverage.unscanned.values())
+
+
+def _ms_since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def _emit_refusal(context: DetectionContext, number: int, started: float) -> None:
+    facts = {
+        "correlation_id": context.correlation_id,
+        "tenant_id": context.tenant_id,
+        "batch_index": context.batch_index,
+        "attempt": number,
+        "hedge": context.hedge,
+    }
+    telemetry.emit(
+        "pii-budget-refused",
+        logging.WARNING,
+        {**telemetry.dimensions(telemetry.ATTEMPT_IDS, facts), "pii-wait-ms": _ms_since(started)},
+    )
 
 
 def _emit_inbound(
