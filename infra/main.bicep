@@ -50,9 +50,8 @@ param apimResourceGroupName string = resourceGroup().name
 
 param tags object = {}
 
-@description('Only after the resource group was deleted and is redeployed: any new value (e.g. 2). A deleted Key Vault stays soft-deleted under purge protection for 90 days and keeps its name, so the same name cannot be created again; a suffix gives the vault a new name. Empty: the name every earlier deployment used.')
-@maxLength(12)
-param keyVaultNameSuffix string = ''
+@description('Leave unset: the time of this deployment. The first deployment into a resource group makes it the salt of the Key Vault name (stored in the resource group tag pii-key-vault-salt).')
+param deploymentTime string = utcNow()
 
 @description('Restore-token key for placeholder mode: 32 random bytes, base64 (openssl rand -base64 32). Empty: placeholder mode is off. Stored in Key Vault; the app setting is a Key Vault reference.')
 @secure()
@@ -82,7 +81,14 @@ var functionAppName = 'func-${baseName}-${token}'
 var storageAccountName = take('st${baseName}${token}', 24)
 var languageAccountName = 'lang-${baseName}-${token}'
 var deploymentContainerName = 'app-package-${take(token, 8)}'
-var keyVaultToken = empty(keyVaultNameSuffix) ? token : toLower(uniqueString(token, keyVaultNameSuffix))
+// A deleted vault stays soft-deleted under purge protection for 90 days and keeps its name, so a
+// resource group deleted and created again cannot reuse it. The name's salt lives in a tag of the
+// resource group: every later deployment reads it back (same vault); a new resource group has no
+// tag, so its first deployment picks a new salt (new vault name). An empty tag value keeps the
+// name of deployments made before the salt existed (docs/deploy.md).
+var keyVaultSaltTag = 'pii-key-vault-salt'
+var keyVaultSalt = resourceGroup().?tags[?keyVaultSaltTag] ?? deploymentTime
+var keyVaultToken = empty(keyVaultSalt) ? token : toLower(uniqueString(token, keyVaultSalt))
 var keyVaultName = take('kv-${baseName}-${keyVaultToken}', 24)
 var auditStorageAccountName = take('staud${baseName}${token}', 24)
 var auditContainerName = 'pii-audit'
@@ -96,11 +102,23 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
+// The resource group's own tags, with the Key Vault name's salt kept (or added on the first
+// deployment). Written before the vault, so a deployment that fails later still keeps the salt.
+resource resourceGroupTags 'Microsoft.Resources/tags@2024-03-01' = {
+  name: 'default'
+  properties: {
+    tags: union(resourceGroup().?tags ?? {}, { '${keyVaultSaltTag}': keyVaultSalt })
+  }
+}
+
 // Secrets the function reads through Key Vault references (its identity has Key Vault Secrets User).
 resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: keyVaultName
   location: location
   tags: tags
+  dependsOn: [
+    resourceGroupTags
+  ]
   properties: {
     tenantId: subscription().tenantId
     sku: { family: 'A', name: 'standard' }
@@ -456,5 +474,6 @@ output functionPrincipalId string = functionApp.identity.principalId
 output languageEndpoint string = language.properties.endpoint
 output languageAccountName string = language.name
 output applicationInsightsName string = appInsights.name
+output keyVaultName string = keyVault.name
 output auditStorageAccountName string = auditStorage.name
 output auditContainerName string = auditContainerName

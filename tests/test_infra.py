@@ -419,15 +419,36 @@ def test_application_insights_takes_entra_tokens_only() -> None:
     assert app_settings()["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] == "'Authorization=AAD'"
 
 
-def test_the_key_vault_name_can_change_after_a_deletion_and_stays_put_otherwise() -> None:
+def test_the_key_vault_name_is_new_after_a_deletion_and_stays_put_otherwise() -> None:
+    """A purge-protected vault keeps its name 90 days after its resource group is deleted: the
+    name's salt is kept in a tag of the resource group, so a recreated group (no tag) gets a new
+    vault name on its own, and every later deployment reads the same salt back."""
     main = MAIN.read_text()
-    assert re.search(r"^param keyVaultNameSuffix string = ''$", main, re.M)
+    assert re.search(r"^param deploymentTime string = utcNow\(\)$", main, re.M)
+    assert "var keyVaultSaltTag = 'pii-key-vault-salt'\n" in main
+    # the stored salt first (also an empty one: the name of deployments from before the salt)
+    assert "var keyVaultSalt = resourceGroup().?tags[?keyVaultSaltTag] ?? deploymentTime\n" in main
     assert (
-        "var keyVaultToken = empty(keyVaultNameSuffix) ? token : "
-        "toLower(uniqueString(token, keyVaultNameSuffix))" in main
+        "var keyVaultToken = empty(keyVaultSalt) ? token : "
+        "toLower(uniqueString(token, keyVaultSalt))\n" in main
     )
     assert "var keyVaultName = take('kv-${baseName}-${keyVaultToken}', 24)" in main
     assert "name: keyVaultName\n" in resource_block("keyVault")
+    # only the vault's name moves with the salt
+    assert len(re.findall(r"\bdeploymentTime\b", code_only(main))) == 2
+    assert len(re.findall(r"\bkeyVaultSalt\b", code_only(main))) == 4
+
+
+def test_the_salt_is_written_to_the_resource_group_before_the_vault() -> None:
+    assert resources()["resourceGroupTags"][0] == "Microsoft.Resources/tags"
+    tags = resource_block("resourceGroupTags")
+    assert "name: 'default'\n" in tags
+    assert "scope:" not in tags, "no scope: the tags of the resource group deployed to"
+    # the group's other tags are kept: the tags resource replaces them all
+    assert (
+        "tags: union(resourceGroup().?tags ?? {}, { '${keyVaultSaltTag}': keyVaultSalt })" in tags
+    )
+    assert "resourceGroupTags" in depends_on("keyVault")
 
 
 def test_no_apim_backend_holds_an_unused_copy_of_the_function_key() -> None:
