@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Language calls per minute (docs/settings.md, per pricing tier): per instance, or for every
     # instance together with REDIS_URL. Unset: unlimited.
     pii_language_rate_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    # Adaptive concurrency of Language calls (AIMD): a 429 halves the calls in flight and pauses
+    # new ones for its Retry-After; successes add them back up to PII_INSTANCE_CONCURRENCY.
+    pii_language_adaptive: bool = True
 
     pii_max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     pii_max_depth: int = Field(64, ge=4, le=1000)
