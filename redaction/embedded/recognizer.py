@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from redaction.embedded.addresses import AddressFinder
 from redaction.embedded.candidates import next_candidate
 from redaction.embedded.classification import CATEGORIES, Scan, classify
 from redaction.embedded.folding import fold_text
@@ -20,7 +21,8 @@ class EmbeddedRecognizer:
 
     ``phone_regions`` are tried for national phone numbers after the regions of the document's
     language; ``min_score`` drops weaker entities. ``names`` adds person names in English text
-    from name lists and context (``names.py``; setting ``PII_EMBEDDED_NAMES``). Names, addresses
+    from name lists and context (``names.py``; setting ``PII_EMBEDDED_NAMES``); ``addresses`` US
+    and UK street addresses (``addresses.py``; ``PII_EMBEDDED_ADDRESSES``). Names, addresses
     and organisations from a model: pass ``ner_model`` (an installed spaCy package, see the
     ``ner`` extra) or any ``ner`` finder.
     """
@@ -33,6 +35,7 @@ class EmbeddedRecognizer:
         ner_model: str | None = None,
         ner: EntityFinder | None = None,
         names: bool = False,
+        addresses: bool = False,
     ) -> None:
         self._phone_regions = tuple(region.upper() for region in phone_regions)
         self._min_score = min_score
@@ -40,9 +43,11 @@ class EmbeddedRecognizer:
             ner if ner is not None else (load_spacy_finder(ner_model) if ner_model else None)
         )
         self._names = NameFinder() if names else None
+        self._addresses = AddressFinder() if addresses else None
         extra = self._ner.categories if self._ner is not None else frozenset()
-        if self._names is not None:
-            extra |= self._names.categories
+        for finder in (self._names, self._addresses):
+            if finder is not None:
+                extra |= finder.categories
         self.categories: frozenset[str] = CATEGORIES | extra
 
     def find_entities(self, text: str, language: str = "en") -> list[Entity]:
@@ -52,8 +57,9 @@ class EmbeddedRecognizer:
         found = _scan_entities(scan)
         if self._ner is not None:
             found += [e for e in self._ner.find_entities(text) if e.score >= self._min_score]
-        if self._names is not None and _english(language):
-            found += [e for e in self._names.find_entities(text) if e.score >= self._min_score]
+        for finder in (self._names, self._addresses):
+            if finder is not None and _english(language):
+                found += [e for e in finder.find_entities(text) if e.score >= self._min_score]
         found.sort(key=lambda entity: (entity.offset, -entity.length))
         return found
 
