@@ -456,3 +456,24 @@ def test_no_apim_backend_holds_an_unused_copy_of_the_function_key() -> None:
     assert "Microsoft.ApiManagement/service/backends" not in declared
     for fragment in (ROOT / "apim" / "fragments").glob("*.xml"):
         assert "backend-id" not in fragment.read_text()
+
+
+# --- local.settings.json.example: Core Tools as copied (issue 15) -------------------------------
+
+LOCAL_SETTINGS = ROOT / "local.settings.json.example"
+
+
+def test_the_local_settings_example_runs_under_core_tools_as_copied() -> None:
+    """The worker's telemetry only with a connection string (with an empty one the worker's
+    configure_azure_monitor fails); host storage from Azurite; host.json's OpenTelemetry mode
+    overridden for the local host, and the Python worker named (Flex sets it in Azure)."""
+    example = json.loads(LOCAL_SETTINGS.read_text())
+    assert example["IsEncrypted"] is False
+    values = example["Values"]
+    assert all(isinstance(value, str) for value in values.values())
+    assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
+    assert values["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
+    if not values["APPLICATIONINSIGHTS_CONNECTION_STRING"]:
+        assert values["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "false"
+    assert values["AzureFunctionsJobHost__telemetryMode"] == "ApplicationInsights"
+    assert json.loads(HOST_JSON.read_text())["telemetryMode"] == "OpenTelemetry"  # in Azure
