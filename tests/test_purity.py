@@ -32,6 +32,7 @@ PURE = [
     "redaction.placeholders.streaming",
     "redaction.placeholders.sealing",
     "redaction.detectors.hedging",
+    "redaction.detectors.budget",
     "redaction.audit.records",
     "redaction.audit.keys",
     "redaction.audit.chain",
