@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     pii_ner_model: str | None = None
     # Person names from name lists and context (embedded/names.py); off: not accurate enough yet.
     pii_embedded_names: bool = False
+    # US and UK street addresses (embedded/addresses.py); off: needs the [addresses] extra.
+    pii_embedded_addresses: bool = False
     # Threads for CPU-bound scanning (embedded detector, tenant patterns): redaction/workers.py.
     pii_cpu_workers: int = Field(2, ge=1, le=64)
 
@@ -96,6 +98,14 @@ class Settings(BaseSettings):
         """The name lists are an extra (they add about 20 MB): a missing one stops start-up."""
         if value and not (_importable("faker") and _importable("names")):
             raise ValueError("needs the name lists: pip install '.[names]'")
+        return value
+
+    @field_validator("pii_embedded_addresses")
+    @classmethod
+    def _address_lists_are_installed(cls, value: bool) -> bool:
+        """The address lists are an extra: a missing one stops start-up."""
+        if value and not all(_importable(m) for m in ("usaddress", "zipcodes", "faker")):
+            raise ValueError("needs the address lists: pip install '.[addresses]'")
         return value
 
     @field_validator("language_endpoint")
