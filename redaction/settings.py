@@ -23,7 +23,8 @@ class Settings(BaseSettings):
 
     language_endpoint: str | None = None
     language_api_key: SecretStr | None = None
-    language_api_version: str = "2024-11-01"
+    # GA api-versions checked against the REST spec (detectors/language_client.py), newest first.
+    language_api_version: Literal["2025-11-01", "2024-11-01"] = "2025-11-01"
     language_domain: Literal["none", "phi"] | None = None
     pii_detector: Literal["auto", "azure", "local"] = "auto"
 
