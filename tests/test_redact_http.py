@@ -39,11 +39,11 @@ async def test_reference_example_on_the_azure_detector(
     assert result["status"] == "ok"
     assert result["redacted_body"]["messages"][0]["content"] == REFERENCE_MASKED
     assert result["diagnostics"]["detector"] == "azure"
-    assert result["diagnostics"]["api_version"] == "2024-11-01"
+    assert result["diagnostics"]["api_version"] == "2025-11-01"
     assert result["diagnostics"]["correlation_id"] == "req-1"
     stats = await emulator.stats()
     assert stats["requests"] == 1
-    assert stats["calls"][0]["api_version"] == "2024-11-01"
+    assert stats["calls"][0]["api_version"] == "2025-11-01"
 
 
 async def test_everything_not_scanned_comes_back_equal(local_service: Client) -> None:
