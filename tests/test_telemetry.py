@@ -346,7 +346,7 @@ async def test_success_emits_outbound_inbound_and_anonymization(
         "pii-document-count": 1,
         "pii-characters": len(REFERENCE_BODY["messages"][0]["content"]),
         "pii-target-host": "127.0.0.1",
-        "pii-api-version": "2024-11-01",
+        "pii-api-version": "2025-11-01",
     }
     inbound = dims(capture.one("pii-inbound"))
     assert inbound["pii-http-status"] == 200
@@ -514,7 +514,7 @@ async def test_a_language_call_is_an_http_dependency_on_the_language_host(
         assert data.target == f"127.0.0.1:{port}"  # the emulator's port is not http's default
         assert data.result_code == code
         assert data.success is success
-        assert data.data == f"{emulator.url}{ANALYZE_PATH}?api-version=2024-11-01"
+        assert data.data == f"{emulator.url}{ANALYZE_PATH}?api-version=2025-11-01"
         # The exporter names every HTTP dependency "<method> <url path>" and gives it that
         # operation name (no attribute changes either in this version); before, with no URL,
         # both were "POST /", the shape of a request name.
@@ -542,7 +542,7 @@ async def test_the_target_of_an_https_endpoint_is_its_bare_host(
     assert (data.type, data.target) == ("HTTP", "localhost")
     assert data.result_code == "0"  # no answer, no status
     assert data.success is False
-    assert data.data == f"https://localhost{ANALYZE_PATH}?api-version=2024-11-01"
+    assert data.data == f"https://localhost{ANALYZE_PATH}?api-version=2025-11-01"
 
 
 async def test_deadline_is_an_error_with_reason_deadline(
