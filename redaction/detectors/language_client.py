@@ -1,4 +1,19 @@
-"""One call to Azure AI Language ``:analyze-text`` (PII); the only module that sees aiohttp."""
+"""One call to Azure AI Language ``:analyze-text`` (PII); the only module that sees aiohttp.
+
+The GA api-versions it speaks, checked against the REST specs (Azure/azure-rest-api-specs,
+specification/cognitiveservices/data-plane/Language/stable/<version>/analyzetext.json): both define
+every request field sent here (``kind: PiiEntityRecognition``; ``parameters.modelVersion``,
+``loggingOptOut``, ``stringIndexType: UnicodeCodePoint``, ``domain``; ``analysisInput.documents[]``
+with ``id``, ``language``, ``text``) and every answer field read (``results.documents[].id`` and
+``entities[].offset``, ``length``, ``category``, ``confidenceScore``; ``results.errors[].id`` and
+``error.code`` / ``innererror.code``). 2025-11-01 adds, for PII, ``valueExclusionPolicy`` and
+``entitySynonyms`` (not sent), nine categories (``DateOfBirth``, ``BankAccountNumber``,
+``PassportNumber``, ``DriversLicenseNumber``, ``Neighborhood``, ``SortCode``, ``PIN``,
+``VehicleIdentificationNumber``, ``LicensePlate``: already in ``categories.py``) and a document
+result with ``detectedLanguage`` (``PiiResultWithDetectedLanguage``): language ``"auto"``. The
+2024-11-01 PII result (``PiiEntitiesDocumentResult``) has no detected language, so ``"auto"`` is
+not offered there.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +34,15 @@ from redaction.errors import HttpStatusError, ServiceRequestError, ServiceRespon
 from redaction.reasons import FailureReason as Reason
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# GA api-versions of analyze-text PII this client was checked against (module docstring), and
+# whether each detects the language of a document sent with ``language: "auto"``.
+API_VERSIONS: dict[str, bool] = {"2024-11-01": False, "2025-11-01": True}
+NEWEST_GA = "2025-11-01"
+
+
+def supports_auto_language(api_version: str) -> bool:
+    """Whether ``detection_language: "auto"`` can be sent with ``api_version``."""
+    return API_VERSIONS.get(api_version, False)
 
 
 @dataclass
