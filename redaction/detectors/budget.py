@@ -4,8 +4,8 @@ rate limit (``PII_LANGUAGE_RATE_PER_MINUTE``), inside the request's deadline.
 - Adaptive concurrency (``AdaptiveConcurrency``): at most ``limit`` calls in flight per instance,
   between 1 and ``PII_INSTANCE_CONCURRENCY``. A 429 halves the limit (once per round of calls: the
   429s of calls sent before the last decrease answer the same overload and do not halve it again)
-  and pauses new calls for its ``Retry-After``; each successful call adds ``1 / limit``, so a
-  full round of successes adds one slot.
+  and pauses new calls for its ``Retry-After``; each round of ``limit`` successful calls adds one
+  slot.
 - The rate (``Rate``, ``rate_limit.MovingWindowRate``): at most N calls in any minute, per
   instance or, with ``REDIS_URL``, for every instance together.
 
@@ -69,8 +69,9 @@ class AdaptiveConcurrency:
             raise ValueError("need 1 <= minimum <= maximum")
         self.maximum = maximum
         self.minimum = minimum
-        self.limit = float(maximum)
+        self.limit = maximum
         self.in_flight = 0
+        self._successes = 0  # in this round
         self.decreases = 0
         self.paused_until = 0.0
         self._round = 0
@@ -100,7 +101,7 @@ class AdaptiveConcurrency:
         """Seconds to wait before a call may start (inf: until a slot is released); 0: now."""
         if (paused := self._paused()) > 0:
             return paused
-        return 0.0 if self.in_flight < int(self.limit) else float("inf")
+        return 0.0 if self.in_flight < self.limit else float("inf")
 
     def release(self, slot: Slot) -> None:
         """Gives the slot back and adapts the limit to how the call went."""
@@ -108,15 +109,22 @@ class AdaptiveConcurrency:
         if slot.status == 429:
             self._decrease(slot)
         elif slot.status == 200:
-            self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            self._increase()
         self._changed.set()  # wakes every waiter; the next change needs a new event
         self._changed = asyncio.Event()
+
+    def _increase(self) -> None:
+        self._successes += 1
+        if self._successes >= self.limit:
+            self.limit = min(self.maximum, self.limit + 1)
+            self._successes = 0
 
     def _decrease(self, slot: Slot) -> None:
         if slot.retry_after:
             self.paused_until = max(self.paused_until, self._clock() + slot.retry_after)
         if slot.round == self._round:
-            self.limit = max(float(self.minimum), self.limit * DECREASE)
+            self.limit = max(self.minimum, int(self.limit * DECREASE))
+            self._successes = 0
             self.decreases += 1
             self._round += 1
 
@@ -126,7 +134,7 @@ class CallBudget:
 
     def __init__(
         self,
-        concurrency: AdaptiveConcurrency,
+        concurrency: AdaptiveConcurrency | None,
         rate: Rate | None = None,
         *,
         reserve: float = CALL_RESERVE_S,
@@ -142,16 +150,22 @@ class CallBudget:
     @asynccontextmanager
     async def call(self, deadline: Deadline) -> AsyncIterator[Slot]:
         """Holds a slot and a token around one call; the caller tells the slot the answer."""
-        try:
-            slot = await self.concurrency.acquire(deadline, self.reserve)
-        except DetectorError:
-            self.refusals += 1
-            raise
+        slot = await self._slot(deadline)
         try:
             await self._token(deadline)
             yield slot
         finally:
-            self.concurrency.release(slot)
+            if self.concurrency is not None:
+                self.concurrency.release(slot)
+
+    async def _slot(self, deadline: Deadline) -> Slot:
+        if self.concurrency is None:
+            return Slot(0)
+        try:
+            return await self.concurrency.acquire(deadline, self.reserve)
+        except DetectorError:
+            self.refusals += 1
+            raise
 
     async def _token(self, deadline: Deadline) -> None:
         if self.rate is None:
