@@ -98,16 +98,17 @@ _PARTS: tuple[tuple[str, str], ...] = (
     ),
     ("chars", r"(?P<chars>" + _SPECIAL_CLASS + r"+)"),
 )
-# Triggers for ASCII text (stdlib re: faster on plain classes), and for any other text.
+# Triggers for ASCII text (stdlib re: faster on plain classes), and for any other text. Only
+# whether each occurs matters; each starts with a literal or a narrow class, which re scans fast.
 _ASCII_TRIGGERS: dict[str, re.Pattern[str]] = {
     "escapes": re.compile(r"[%&\\]"),
     "controls": re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"),
-    "at": re.compile(r" @|@ |[\[({<] ?(?:at|AT|At) ?[\])}>]"),
+    "at": re.compile(r"@(?<= @)|@ |[\[({<] ?(?:at|AT|At) ?[\])}>]"),
     "dot": re.compile(r"[\[({<] ?(?:dot|DOT|Dot) ?[\])}>]"),
     "spelled": re.compile(r" (?:dot|DOT) "),
     "base64": re.compile(r"[A-Za-z0-9+/]{14,}"),
     "groups": re.compile(
-        r"[/_.:][0-9A-Za-z]{4}[/_.:]|\d[,']\d{3}[,']\d{3}[,']\d{3}|\d\.\d{12,}[eE]"
+        r"[/_.:][0-9A-Za-z]{4}[/_.:]|[,'](?<=\d[,'])\d{3}[,']\d{3}[,']\d{3}|\.(?<=\d\.)\d{12,}[eE]"
     ),
 }
 _UNICODE_TRIGGERS: dict[str, regex.Pattern[str]] = {
@@ -277,25 +278,22 @@ class CanonicalText:
 def canonicalize(text: str) -> CanonicalText:
     """``text`` canonicalized for detection, with the map back to ``text``."""
     current, offsets, windows = text, None, [(0, len(text))]
+    triggers = _triggered(text)
     for _ in range(MAX_PASSES):
-        if _is_plain(current):
+        if not triggers:  # nothing in ``current`` can change
             break
-        rewritten = _rewrite(current, windows)
+        rewritten = _rewrite(current, windows, triggers)
         if rewritten is None:
             break
         current, step, changes = rewritten
         offsets = step if offsets is None else _compose(step, offsets)
+        triggers = _triggered(current)
         windows = _windows(current, changes)
-        if _triggered(current) & _SPANS_SPACES:  # their matches cross spaces: scan it all
+        if triggers & _SPANS_SPACES:  # their matches cross spaces: scan it all
             windows = [(0, len(current))]
     if offsets is not None and current == text and offsets.is_identity(len(text)):
         offsets = None
     return CanonicalText(text, current, offsets)
-
-
-def _is_plain(text: str) -> bool:
-    """The fast path: nothing in ``text`` can change."""
-    return not _triggered(text)
 
 
 def _compose(outer: _OffsetMap, inner: _OffsetMap) -> _OffsetMap:
@@ -357,11 +355,11 @@ class _Builder:
                 self.replace_to(self.position + 1, value)
 
 
-def _rewrite(text: str, windows: list[Span]) -> tuple[str, _OffsetMap, list[Span]] | None:
-    """One pass over the ``windows`` of ``text``: the new text, its map and where it changed."""
-    triggers = _triggered(text)
-    if not triggers:
-        return None
+def _rewrite(
+    text: str, windows: list[Span], triggers: frozenset[str]
+) -> tuple[str, _OffsetMap, list[Span]] | None:
+    """One pass over the ``windows`` of ``text`` (whose ``_triggered`` are ``triggers``, not
+    empty): the new text, its map and where it changed."""
     scan = _scanner(triggers)
     out = _Builder(text)
     for low, high in windows:
@@ -539,14 +537,19 @@ def _base64_text(token: str) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    plain = sum(char.isascii() and (char.isprintable() or char.isspace()) for char in text)
+    # ASCII characters are single bytes in both decodings: the cheap test first (most tokens
+    # that merely look like base64, long words and ids, decode to bytes that fail it)
+    plain = len(data) - len(data.translate(None, _PLAIN_BYTES))
+    if plain < 0.85 * len(text) or sum(char.isalnum() for char in text) < 4:
+        return None
     readable = sum(
         char.isprintable() or char.isspace() or _REMOVED.match(char) is not None for char in text
     )
-    letters = sum(char.isalnum() for char in text)
-    if readable < 0.95 * len(text) or plain < 0.85 * len(text) or letters < 4:
-        return None
-    return text
+    return text if readable >= 0.95 * len(text) else None
+
+
+# The ASCII bytes of printable or whitespace characters (``plain`` above).
+_PLAIN_BYTES = bytes(b for b in range(128) if chr(b).isprintable() or chr(b).isspace())
 
 
 def _on_chars(out: _Builder, match: Any) -> None:
