@@ -6,6 +6,11 @@ The 413 check runs on the plan of every chunk (as if nothing were cached), so wh
 fits never depends on the cache. Cached chunks are then left out, identical chunks are scanned
 once, and what remains is packed and sent. A chunk's result is stored only when every document of
 the batch that held it came back covered; a cached chunk counts as covered.
+
+Fail-soft: with a ``fallback`` Scanner, a request that allows it (fail-open) has the chunks its
+detector could not scan read by the seam detector (the embedded one) instead: their entities are
+masked, but they still count as unscanned (the answer stays ``partial``) and ``fallback_docs``
+counts them. A deadline that the detector used up leaves the fallback no time either.
 """
 
 from __future__ import annotations
@@ -108,6 +113,8 @@ class ScanReport:
     cached_docs: int = 0
     sent_docs: int = 0
     billed_records: int = 0
+    fallback_docs: int = 0  # unscanned chunks the seam detector read instead (fail-soft)
+    missed: list[int] = field(default_factory=list)  # indices of the chunks not scanned
 
     def counts(self) -> dict[str, int]:
         """Every counter of the scan, by its ``telemetry.REDACTION`` name."""
@@ -135,8 +142,12 @@ class Scanner:
         domain: str | None = None,
         seam_detector: Detector | None = None,
         pool: WorkerPool | None = None,
+        fallback: bool = False,
     ) -> None:
+        """``fallback``: the seam detector also reads what ``detector`` could not scan, for the
+        requests that ask for it (``scan(fallback=True)``)."""
         self.detector = detector
+        self._fallback = fallback
         self._pool = pool
         self._limits = limits
         self._instance_gate = instance_gate
@@ -162,9 +173,13 @@ class Scanner:
         scope: ScanScope,
         flows: Sequence[int | None] | None = None,
         policy: TenantPolicy | None = None,
+        *,
+        fallback: bool = False,
     ) -> ScanReport:
         """Scans ``texts`` and the seams between them (``flows``: see ``documents.seam_chunks``),
         then applies ``policy``: the report holds the entities to mask and the whole coverage.
+        ``fallback``: the request is fail-open; what the detector could not scan is read by the
+        seam detector, when this Scanner has a fallback.
 
         Raises ``PayloadTooLargeError``, before any detector call, when batches would not fit."""
         chunks = self._split(texts)
@@ -179,10 +194,22 @@ class Scanner:
                 self._scan_chunks(len(texts), chunks, scope, content, every),
                 self._seams._scan_chunks(len(texts), seams, scope, frozenset()),
             )
+            if fallback and self._fallback and report.missed:
+                await self._fall_back(report, chunks, scope)
             _merge(report, seen)
         if policy is not None:
             await self._apply_policy(policy, texts, scope.deadline, report)
         return report
+
+    async def _fall_back(self, report: ScanReport, chunks: list[Chunk], scope: ScanScope) -> None:
+        """The chunks the detector missed, read by the seam detector: their entities join the
+        report; they stay unscanned (Language's coverage is not claimed for them)."""
+        assert self._seams is not None
+        missed = [chunks[index] for index in report.missed]
+        rescued = await self._seams._scan_chunks(len(report.entities), missed, scope, frozenset())
+        for entities, found in zip(report.entities, rescued.entities, strict=True):
+            entities.extend(found)
+        report.fallback_docs = len(missed) - rescued.unscanned_docs
 
     async def _apply_policy(
         self, policy: TenantPolicy, texts: Sequence[str], deadline: Deadline, report: ScanReport
@@ -453,5 +480,6 @@ def _apply(
         else:
             reason = results.failed.get(source, MISSING)
             report.unscanned_docs += 1
+            report.missed.append(index)
             for text_index in chunk.text_indices:
                 report.unscanned.setdefault(text_index, reason)

@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from redaction import telemetry
 from redaction.deadline import Deadline
 from redaction.entities import Entity
-from redaction.errors import DeadlineError, PayloadTooLargeError, SettingsError
+from redaction.errors import (
+    DeadlineError,
+    InvalidRequestError,
+    PayloadTooLargeError,
+    SettingsError,
+)
 from redaction.models import Diagnostics, ErrorInfo, RedactRequest, RedactResponse
 from redaction.placeholders.pseudonyms import PlaceholderIssuer, TokenBinding
 from redaction.planning.body import TextField, find_texts, replace_texts
@@ -31,8 +36,12 @@ class RedactionService:
         *,
         policies: PolicyBook | None = None,
         pool: WorkerPool | None = None,
+        auto_language: bool = True,
     ) -> None:
+        """``auto_language``: whether the detector reads ``detection_language: "auto"`` (the
+        Language api-version decides: ``language_client.supports_auto_language``)."""
         self.scanner = scanner
+        self.auto_language = auto_language
         self.pool = pool
         self.policies = policies or PolicyBook()
         self.detector = scanner.detector
@@ -71,6 +80,8 @@ class RedactionService:
         diagnostics: Diagnostics,
     ) -> RedactResponse:
         config, policy = self.policies.resolve(request.config)
+        if config.detection_language == "auto" and not self.auto_language:
+            raise _auto_language_refused(self.detector.api_version)
         if config.mask_style == "placeholder" and self.placeholders is None:
             raise SettingsError("mask_style placeholder needs PII_RESTORE_KEY")
         fields = find_texts(request.body, config.scan_roles)
@@ -87,7 +98,8 @@ class RedactionService:
             texts = [context + view.text for context, view in zip(contexts, views, strict=True)]
             scope = ScanScope(deadline, config.detection_language, config.correlation_id, tenant_id)
             flows = [field.flow for field in fields]
-            report = await self.scanner.scan(texts, scope, flows, policy)
+            fallback = not config.fail_closed  # fail-soft: see scanning's module docstring
+            report = await self.scanner.scan(texts, scope, flows, policy, fallback=fallback)
         kept = [
             _for_slot(field, _to_original(view, _without_context(entities, len(context))))
             for field, view, context, entities in zip(
@@ -119,6 +131,18 @@ class RedactionService:
             diagnostics=diagnostics,
             restore_token=token,
         )
+
+
+def _auto_language_refused(api_version: str | None) -> InvalidRequestError:
+    """The 400 for ``detection_language: "auto"`` where the api-version has no language
+    detection; it names the field and the setting, never the caller's values."""
+    field = "config.detection_language"
+    message = (
+        f"{field}: automatic language detection needs LANGUAGE_API_VERSION 2025-11-01 or later "
+        f"(this service calls {api_version}); name the language instead"
+    )
+    problem = "not supported by the configured Language api-version"
+    return InvalidRequestError(message, [{"field": field, "problem": problem}])
 
 
 # In the URL of an image or file the provider fetches: a date is a signature parameter
