@@ -227,6 +227,7 @@ REDACTION = (
     Fact("attempts", "pii-attempt-count", scan=True),
     Fact("retries", "pii-retry-count", scan=True),
     Fact("hedges", "pii-hedge-count", scan=True, only_if_any=True),
+    Fact("fallback_docs", "pii-fallback-count", scan=True, only_if_any=True),
     Fact("duration_ms", "pii-duration-ms"),
     Fact("detector", "pii-detector"),
     Fact("failure_reason", "pii-failure-detail"),
