@@ -1,15 +1,19 @@
-"""How requests to Azure AI Language are authenticated: a key, or a Microsoft Entra token."""
+"""How requests to Azure AI Language are authenticated: a key, or a Microsoft Entra token; and
+whether Language lately refused it (``CredentialHealth``, what plain ``/health`` reports)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from redaction.errors import ServiceRequestError
-from redaction.reasons import FailureReason
+from redaction.detectors.detector import BatchResult, DetectionContext, Detector
+from redaction.entities import Document
+from redaction.errors import DetectorError, ServiceRequestError
+from redaction.reasons import FailureReason, http_reason
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 REFRESH_MARGIN_S = 300.0
@@ -72,3 +76,81 @@ def default_credential() -> AsyncTokenCredential:
     from azure.identity.aio import DefaultAzureCredential
 
     return DefaultAzureCredential()
+
+
+# Reasons that say the credential is wrong: a key or token Language refuses (401), an identity
+# without the Cognitive Services User role (403), no token at all.
+CREDENTIAL_REASONS = frozenset({http_reason(401), http_reason(403), FailureReason.CREDENTIAL_ERROR})
+RECENT_S = 600.0  # how long plain /health reports a refusal no success has followed
+
+
+class CredentialHealth:
+    """The last credential refusal, until a Language call succeeds or it is ``RECENT_S`` old."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._refused: tuple[float, str] | None = None
+
+    def observe(self, reason: str | None) -> None:
+        """A call's outcome: None (it succeeded) clears a refusal; a credential reason records
+        one; any other failure says nothing about the credential."""
+        if reason is None:
+            self._refused = None
+        elif reason in CREDENTIAL_REASONS:
+            self._refused = (self._clock(), reason)
+
+    def problem(self) -> str | None:
+        """Why the credential looks wrong, for ``/health``: the reason and its age, never a key,
+        a token or an identity."""
+        if self._refused is None:
+            return None
+        at, reason = self._refused
+        age = self._clock() - at
+        if age > RECENT_S:
+            return None
+        return (
+            f"Language refused the credential {age:.0f} s ago ({reason}): check LANGUAGE_API_KEY, "
+            "or the identity's Cognitive Services User role on the Language resource"
+        )
+
+
+class CredentialWatch:
+    """A ``Detector`` that tells ``health`` how each batch went (outermost around the Azure one,
+    so a hedge or a retry that ends well counts as a success)."""
+
+    def __init__(self, detector: Detector, health: CredentialHealth) -> None:
+        self._detector = detector
+        self._health = health
+
+    @property
+    def name(self) -> str:
+        return self._detector.name
+
+    @property
+    def api_version(self) -> str | None:
+        return self._detector.api_version
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return self._detector.categories
+
+    async def detect(self, documents: Sequence[Document], context: DetectionContext) -> BatchResult:
+        try:
+            result = await self._detector.detect(documents, context)
+        except DetectorError as error:
+            self._health.observe(error.reason)
+            raise
+        self._health.observe(None)
+        return result
+
+    async def close(self) -> None:
+        await self._detector.close()
+
+
+async def probe_credential(auth: Auth, health: CredentialHealth) -> None:
+    """At start: a token now, so an identity that gets none shows in ``/health`` before traffic
+    does (a key can only be checked by calling Language: traffic or ``/health?deep=true``)."""
+    try:
+        await auth.headers()
+    except DetectorError as error:
+        health.observe(error.reason)

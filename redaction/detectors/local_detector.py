@@ -3,16 +3,26 @@
 Each document longer than ``INLINE_CHARS`` is one unit of CPU work on the runtime's worker pool
 (``redaction.workers``), so the event loop stays free while it is scanned (shorter ones cost less
 on the loop than the hand-off); a document that cannot start before the request
-deadline fails its batch with reason ``deadline``."""
+deadline fails its batch with reason ``deadline``.
+
+``DeferredDetector`` makes it on first use: on the Azure path it reads only the seams between
+texts and what Language could not scan, and importing it (``redaction.embedded``, phonenumbers,
+python-stdnum) would otherwise be most of every cold start."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from redaction.detectors.detector import BatchResult, DetectionContext, DocumentResult
-from redaction.embedded import EmbeddedRecognizer
 from redaction.entities import Document
+from redaction.errors import DeadlineError
 from redaction.workers import INLINE_CHARS, WorkerPool, run_cpu
+
+if TYPE_CHECKING:
+    from redaction.deadline import Deadline
+    from redaction.embedded import EmbeddedRecognizer
 
 
 class EmbeddedDetector:
@@ -43,6 +53,48 @@ class EmbeddedDetector:
             )
             results.append(DocumentResult(doc.id, tuple(entities)))
         return BatchResult(tuple(results))
+
+    async def close(self) -> None:
+        return None
+
+
+class DeferredDetector:
+    """The ``EmbeddedDetector`` that ``build`` makes, made on first use on a thread of its own
+    (the import and the recognizers' tables take about half a second of CPU): the first request
+    that needs it waits for it, beside its own Language calls; every later one finds it ready. A
+    request whose deadline comes first gets ``DeadlineError`` while the build goes on. A build that
+    fails (e.g. a spaCy model that cannot load) fails every batch it was asked for."""
+
+    name = EmbeddedDetector.name
+    api_version: str | None = None
+
+    def __init__(self, build: Callable[[], EmbeddedDetector]) -> None:
+        self._build = build
+        self._made: asyncio.Future[EmbeddedDetector] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        made = self._made
+        return made is not None and made.done() and made.exception() is None
+
+    @property
+    def categories(self) -> frozenset[str]:
+        """What it finds, once made (empty before: nothing has been read with it yet)."""
+        return self._made.result().categories if self.loaded and self._made else frozenset()
+
+    async def detect(self, documents: Sequence[Document], context: DetectionContext) -> BatchResult:
+        detector = await self.ready(context.deadline)
+        return await detector.detect(documents, context)
+
+    async def ready(self, deadline: Deadline) -> EmbeddedDetector:
+        """The detector, made now if nobody asked for it before; ``DeadlineError`` when
+        ``deadline`` comes first (the build is not cancelled: the next request finds it)."""
+        if self._made is None:
+            self._made = asyncio.get_running_loop().run_in_executor(None, self._build)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._made), deadline.remaining())
+        except TimeoutError:
+            raise DeadlineError() from None
 
     async def close(self) -> None:
         return None
