@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -22,14 +23,20 @@ from redaction.audit.trail import AuditTrail, TrailLimits
 from redaction.cache.detection import DetectionCache, MemoryCache, SharedTier
 from redaction.categories import ALL_CATEGORIES
 from redaction.detectors.azure_detector import AzureLanguageDetector
-from redaction.detectors.credentials import ApiKeyAuth, Auth, TokenAuth, default_credential
+from redaction.detectors.credentials import (
+    ApiKeyAuth,
+    Auth,
+    CredentialHealth,
+    CredentialWatch,
+    TokenAuth,
+    default_credential,
+    probe_credential,
+)
 from redaction.detectors.detector import Detector
 from redaction.detectors.hedging import DEFAULT_WINDOW, HedgeBudget, HedgedDetector, LatencyTracker
-from redaction.detectors.language_client import LanguageClient
-from redaction.detectors.local_detector import EmbeddedDetector
+from redaction.detectors.language_client import LanguageClient, supports_auto_language
+from redaction.detectors.local_detector import DeferredDetector, EmbeddedDetector
 from redaction.detectors.retry import RetryPolicy
-from redaction.embedded import EmbeddedRecognizer
-from redaction.embedded.ner import NerUnavailableError
 from redaction.errors import SettingsError
 from redaction.models import InputLimits
 from redaction.placeholders.pseudonyms import PlaceholderIssuer
@@ -44,6 +51,9 @@ from redaction.scanning import Limits, Scanner
 from redaction.service import RedactionService
 from redaction.settings import Settings, load_settings
 from redaction.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from redaction.embedded import EmbeddedRecognizer
 
 
 @dataclass
@@ -61,8 +71,15 @@ class Runtime:
     # What is switched off by a bad or unresolved secret, by part (``placeholders``, ``cache``):
     # the service runs without that part, /health says degraded with these reasons.
     degraded: dict[str, str] = field(default_factory=dict)
+    # The embedded detector on the Azure path (seams, fail-soft), made on its first use.
+    embedded: DeferredDetector | None = None
+    # Language's last refusal of the credential (Azure path): plain /health reports it.
+    credential: CredentialHealth | None = None
+    starting: asyncio.Task[None] | None = None  # the credential probe at start
 
     async def close(self) -> None:
+        if self.starting is not None:
+            self.starting.cancel()
         if self.audit is not None:
             await self.audit.close()
         await self.service.detector.close()
@@ -120,16 +137,24 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
     gate = asyncio.Semaphore(settings.pii_instance_concurrency)
     pool = WorkerPool(settings.pii_cpu_workers)
     seam_detector: Detector | None = None
+    embedded: DeferredDetector | None = None
+    credential: CredentialHealth | None = None
+    starting: asyncio.Task[None] | None = None
     if settings.detector_kind == "azure":
         session = aiohttp.ClientSession()
-        detector = build_azure_detector(settings, session)
+        auth = build_auth(settings)
+        detector = build_azure_detector(settings, session, auth)
         if settings.pii_hedge_enabled:
             detector = build_hedging(settings, detector, gate)
+        credential = CredentialHealth()
+        detector = CredentialWatch(detector, credential)
+        starting = loop.create_task(probe_credential(auth, credential))
         # Language reads every text whole; the seams between texts (values split across parts,
-        # messages or documents) are read in process: no extra calls or billed records.
-        seam_detector = EmbeddedDetector(build_recognizer(settings), pool)
+        # messages or documents), and what Language could not scan in a fail-open request, are
+        # read in process: no extra calls or billed records. Made on first use (cold start).
+        embedded = seam_detector = DeferredDetector(lambda: build_embedded(settings, pool))
     else:
-        detector = EmbeddedDetector(build_recognizer(settings), pool)
+        detector = build_embedded(settings, pool)
         seam_detector = detector  # seams beside the texts: never counted against the batches
     limits = Limits(
         max_doc_chars=settings.pii_max_doc_chars,
@@ -147,8 +172,17 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
         domain=settings.language_domain,
         seam_detector=seam_detector,
         pool=pool,
+        fallback=settings.detector_kind == "azure",
     )
-    service = RedactionService(scanner, build_placeholders(settings), policies=policies, pool=pool)
+    # "auto" needs an api-version that detects the language; the embedded detector reads any text
+    auto_language = detector_kind_reads_auto(settings)
+    service = RedactionService(
+        scanner,
+        build_placeholders(settings),
+        policies=policies,
+        pool=pool,
+        auto_language=auto_language,
+    )
     input_limits = InputLimits(
         max_body_bytes=settings.pii_max_body_bytes,
         max_depth=settings.pii_max_depth,
@@ -160,7 +194,17 @@ def build_runtime(settings: Settings, loop: asyncio.AbstractEventLoop) -> Runtim
     degraded = degraded_parts(settings)
     runtime = Runtime(settings, service, input_limits, session, loop, cache, pool, audit, keys)
     runtime.degraded = degraded
+    runtime.embedded = embedded
+    runtime.credential, runtime.starting = credential, starting
     return runtime
+
+
+def detector_kind_reads_auto(settings: Settings) -> bool:
+    """Whether ``detection_language: "auto"`` is accepted: always by the embedded detector, by
+    Language only from the api-version that detects the language."""
+    if settings.detector_kind != "azure":
+        return True
+    return supports_auto_language(settings.language_api_version)
 
 
 def degraded_parts(settings: Settings) -> dict[str, str]:
@@ -272,7 +316,15 @@ def build_placeholders(settings: Settings) -> PlaceholderIssuer | None:
     return PlaceholderIssuer(secret, Sealer(keys[0], keys[1:], settings.pii_restore_token_ttl_s))
 
 
+def build_embedded(settings: Settings, pool: WorkerPool | None) -> EmbeddedDetector:
+    return EmbeddedDetector(build_recognizer(settings), pool)
+
+
 def build_recognizer(settings: Settings) -> EmbeddedRecognizer:
+    # imported here: with PII_DETECTOR=azure only the first request that needs it pays for it
+    from redaction.embedded import EmbeddedRecognizer
+    from redaction.embedded.ner import NerUnavailableError
+
     try:
         return EmbeddedRecognizer(
             phone_regions=settings.phone_regions,
@@ -284,15 +336,17 @@ def build_recognizer(settings: Settings) -> EmbeddedRecognizer:
         raise SettingsError("invalid settings: PII_NER_MODEL: spaCy cannot load it") from None
 
 
+def build_auth(settings: Settings) -> Auth:
+    """The key when one is set, else Microsoft Entra tokens of the function's identity."""
+    if settings.language_api_key is not None:
+        return ApiKeyAuth(settings.language_api_key.get_secret_value())
+    return TokenAuth(default_credential())
+
+
 def build_azure_detector(
-    settings: Settings, session: aiohttp.ClientSession
+    settings: Settings, session: aiohttp.ClientSession, auth: Auth
 ) -> AzureLanguageDetector:
     assert settings.language_endpoint is not None
-    auth: Auth
-    if settings.language_api_key is not None:
-        auth = ApiKeyAuth(settings.language_api_key.get_secret_value())
-    else:
-        auth = TokenAuth(default_credential())
     client = LanguageClient(
         session,
         settings.language_endpoint,

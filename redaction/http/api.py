@@ -18,6 +18,7 @@ from typing import Any
 from redaction import __version__, runtime, telemetry
 from redaction.audit.records import Operation
 from redaction.deadline import Deadline
+from redaction.detectors.credentials import CREDENTIAL_REASONS
 from redaction.detectors.detector import DetectionContext
 from redaction.entities import Document
 from redaction.errors import DetectorError, RequestError, SettingsError
@@ -163,15 +164,20 @@ async def _restore(body: bytes, headers: Mapping[str, str], seen: auditing.Seen)
 
 
 async def health(params: Mapping[str, str]) -> Answer:
-    """``GET /health`` (``?deep=true`` also round-trips one tiny document through the detector)."""
+    """``GET /health`` (``?deep=true`` also round-trips one tiny document through the detector).
+    Degraded: a part switched off by a bad secret, or Language lately refused the credential."""
     try:
         state = runtime.get_runtime()
     except SettingsError as error:
         return _unhealthy(str(error))
     detector = state.service.detector
+    problems = dict(state.degraded)
+    refused = state.credential.problem() if state.credential is not None else None
+    if refused is not None:
+        problems["credential"] = refused
     result = HealthResponse(
-        status="degraded" if state.degraded else "healthy",
-        reason="; ".join(state.degraded.values()) or None,
+        status="degraded" if problems else "healthy",
+        reason="; ".join(problems.values()) or None,
         detector=detector.name,
         api_version=detector.api_version,
         version=__version__,
@@ -184,7 +190,10 @@ async def health(params: Mapping[str, str]) -> Answer:
         try:
             await detector.detect([Document("0", HEALTH_PROBE_TEXT)], context)
         except DetectorError as error:
-            return _unhealthy(f"the detector probe failed: {error.reason}", result)
+            credential = state.credential.problem() if state.credential is not None else None
+            if error.reason not in CREDENTIAL_REASONS or credential is None:
+                credential = f"the detector probe failed: {error.reason}"
+            return _unhealthy(credential, result)
         result.round_trip_ms = round((time.monotonic() - started) * 1000, 1)
     return Answer(200, _health_payload(result))
 
