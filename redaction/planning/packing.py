@@ -54,10 +54,10 @@ def pack_chunks(lengths: Sequence[int], limits: PackingLimits) -> list[list[int]
     order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
     plans = [_next_fit(order, lengths, limits)]
     if len(lengths) <= BEST_FIT_LIMIT:
-        plans += [
-            _best_fit(order, lengths, limits, capacity)
-            for capacity in _capacities(limits.max_doc_chars)
-        ]
+        for capacity in _capacities(limits.max_doc_chars):
+            plans.append(_best_fit(order, lengths, limits, capacity))
+            if len(plans[-1]) == 1:
+                break  # everything fits one document: every larger capacity gives this plan
     best = min(plans, key=lambda groups: plan_cost(lengths, groups, limits))
     return sorted((sorted(group) for group in best), key=lambda group: group[0])
 
@@ -76,15 +76,24 @@ def _best_fit(
     bins: list[_Bin] = []
     for index in order:
         length = lengths[index]
-        fitting = [b for b in bins if b.length + limits.separator_chars + length <= b.capacity]
-        if fitting:
-            chosen = min(fitting, key=lambda b: b.capacity - b.length)
+        chosen = _tightest(bins, limits.separator_chars + length)
+        if chosen is not None:
             chosen.length += limits.separator_chars + length
             chosen.members.append(index)
             continue
         own = max(capacity, billed_records(length) * RECORD_CHARS)
         bins.append(_Bin(min(own, limits.max_doc_chars), length, [index]))
     return [b.members for b in bins]
+
+
+def _tightest(bins: Sequence[_Bin], size: int) -> _Bin | None:
+    """The first of the bins with room for ``size`` more that has the least room."""
+    chosen, least = None, 0
+    for candidate in bins:
+        room = candidate.capacity - candidate.length
+        if size <= room and (chosen is None or room < least):
+            chosen, least = candidate, room
+    return chosen
 
 
 def _next_fit(
