@@ -143,7 +143,7 @@ class CallBudget:
         self.concurrency = concurrency
         self.rate = rate
         self.reserve = reserve
-        self.waits = 0  # calls that waited for a rate token
+        self.waits = 0  # calls that waited for a rate token (once however long)
         self.refusals = 0
         self._rng = rng or random.Random()
 
@@ -170,12 +170,14 @@ class CallBudget:
     async def _token(self, deadline: Deadline) -> None:
         if self.rate is None:
             return
+        waited = False
         while (wait := await self.rate.take()) is not None:
             wait += self._rng.uniform(0, MAX_RATE_JITTER_S)
             if wait > deadline.remaining() - self.reserve:
                 self.refusals += 1
                 raise refused("the rate limit has no token before the deadline")
-            self.waits += 1
+            self.waits += not waited
+            waited = True
             await asyncio.sleep(wait)
 
     async def close(self) -> None:
