@@ -358,7 +358,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
     PII_DETECTOR: 'azure'
     LANGUAGE_ENDPOINT: language.properties.endpoint
-    LANGUAGE_API_VERSION: '2024-11-01'
+    LANGUAGE_API_VERSION: '2025-11-01'
     PII_MAX_DOC_CHARS: '5000'
     PII_DOCS_PER_BATCH: '5'
     PII_MAX_BATCHES: '15'
