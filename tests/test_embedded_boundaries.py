@@ -56,6 +56,8 @@ TOKEN_BEFORE = [
     ("row 17 (415) 555-2671", [(PHONE, "(415) 555-2671")]),
     ("5 March 1984 4111 1111 1111 1111", [("Date", "5 March 1984"), (CARD, "4111 1111 1111 1111")]),
     ("ids 1 2 3 4 5 6 7 8 9 10 11 12 13 then 123-45-6789", [(SSN, "123-45-6789")]),
+    # a word and a number read as "Month 5, 1984" and failing give the number back whole
+    ("use 01 0274 0139683 00 today", [("NZBankAccountNumber", "01 0274 0139683 00")]),
 ]
 
 # A value glued to Latin letters, "_" or "-", or to a script written without spaces.
@@ -103,6 +105,9 @@ SEPARATORS = [
     ("card:\n4111\n1111\n1111\n1111\n", [(CARD, "4111\n1111\n1111\n1111")]),
     ("4111\r\n1111\r\n1111\r\n1111", [(CARD, "4111\r\n1111\r\n1111\r\n1111")]),
     ("4111 1111-1111 1111", [(CARD, "4111 1111-1111 1111")]),
+    ("card 4111 11111111 1111", [(CARD, "4111 11111111 1111")]),
+    ("ssn 123.45.6789", [(SSN, "123.45.6789")]),
+    ("ssn 432109876.75", [(SSN, "432109876")]),
     ("a-b 4111-1111 1111.1111", [(CARD, "4111-1111 1111.1111")]),
     ("card: 4111 - 1111 - 1111 - 1111 ok", [(CARD, "4111 - 1111 - 1111 - 1111")]),
     ("de89 3704 0044 0532 0130 00", [(IBAN, "de89 3704 0044 0532 0130 00")]),
@@ -168,12 +173,50 @@ NAMES = [
     ("Done.www.example.org", [("URL", "www.example.org")]),
     ("see setup.py, main.rs, row.id, self.name and v2.4.1", []),
     ("DEUTDEFF", [("SWIFTCode", "DEUTDEFF")]),
+    ("mail a@xn--d1acufc.xn--p1ai", [("Email", "a@xn--d1acufc.xn--p1ai")]),
+    ("site xn--80ak6aa92e.xn--p1ai", [("URL", "xn--80ak6aa92e.xn--p1ai")]),
+    ("meet at 7.am or 10.pm", []),
+    ("www.microsoft and http://# are not addresses", []),
     ("Please read the DOCUMENT today", []),
     ("route 10.1.2.0/24 via the gateway", [(IP, "10.1.2.0")]),
     (
         "VAT DE-136-695-976 and DE.136.695.976",
         [("DEValueAddedNumber", "DE-136-695-976"), ("DEValueAddedNumber", "DE.136.695.976")],
     ),
+]
+
+# Values in a list written without spaces: a comma ends a value unless it starts a group of
+# thousands or the decimals of a short number.
+LISTS = [
+    ("ips 10.0.0.1,10.0.0.2", [(IP, "10.0.0.1"), (IP, "10.0.0.2")]),
+    (
+        "cards 4111111111111111,5500000000000004",
+        [(CARD, "4111111111111111"), (CARD, "5500000000000004")],
+    ),
+    ("tel 0161 496 0018,0161 496 0019", [(PHONE, "0161 496 0018"), (PHONE, "0161 496 0019")]),
+    ("total 1,234,567 and pi 3,14159", []),
+]
+
+# A number glued by a dash or "_" (not to a letter) is read with the groups after it; a number
+# in groups of four split by dashes or dots is read whole, never in part.
+READ_WHOLE = [
+    ("name-212 555 0147", [(PHONE, "212 555 0147")]),
+    ("card 4012-8888-8888-1882 declined", []),
+    ("ref 1234-5678-9012", []),
+    ("card 4111.1111.1111.1111", [(CARD, "4111.1111.1111.1111")]),
+]
+
+# A national number written without the trunk prefix its country dials is not that country's
+# number ("4159/0710" is not 04159 0710 in Germany); mobiles where the prefix is left out are.
+TRUNK_PREFIX = [
+    ("ref 4159/0710 ok", [], "en"),
+    ("row 812 345 678", [], "en"),
+    ("call 0161 496 0018", [(PHONE, "0161 496 0018")], "en"),
+    ("532 123 45 67", [(PHONE, "532 123 45 67")], "tr"),
+    ("号码13912345678", [(PHONE, "13912345678")], "zh"),
+    ("call (415) 555-2671", [(PHONE, "(415) 555-2671")], "en"),
+    ("call +86 20 6130-2222-8866 now", [(PHONE, "+86 20 6130-2222-8866")], "en"),
+    ("phone 971.4.123.4567", [(PHONE, "971.4.123.4567")], "en"),
 ]
 
 # Digit-heavy text that holds no personal data.
@@ -238,6 +281,23 @@ def test_phone_shapes_and_cues_in_other_scripts(
 @pytest.mark.parametrize(("text", "expected"), NAMES)
 def test_bare_domains_bics_and_cidr(text: str, expected: Expected) -> None:
     check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), LISTS)
+def test_values_in_a_list_without_spaces(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), READ_WHOLE)
+def test_dash_glued_and_grouped_numbers_read_whole(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected", "language"), TRUNK_PREFIX)
+def test_national_numbers_without_their_trunk_prefix(
+    text: str, expected: Expected, language: str
+) -> None:
+    check(text, expected, language)
 
 
 @pytest.mark.parametrize("text", NEGATIVES)

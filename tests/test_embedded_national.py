@@ -41,6 +41,15 @@ BARE = [
     ("CZPersonalIdentityNumber", "850712/1238"),
     ("CNResidentIdentityCardNumber", "11010519491231002X"),
     ("CNResidentIdentityCardNumber", "11010519491231002x"),
+    ("THPopulationIdentificationCode", "51027 0012 3450"),
+    ("NZBankAccountNumber", "01 0274 0139683 00"),
+    ("NZBankAccountNumber", "01 - 0274 - 0139 683 - 00"),
+    ("BankAccountNumber", "2718281808/0800"),
+    ("BankAccountNumber", "19-2718281808/0800"),
+    ("IEPersonalPublicServiceNumber", "7654321JH"),
+    ("EUTaxIdentificationNumber", "181/815/08155"),
+    ("CASocialInsuranceNumber", "271 828 188"),
+    ("CreditCardNumber", "112345678901236"),
 ]
 
 # No check digit (or one that a tenth of all numbers pass): in a sentence, found only with a cue.
@@ -70,6 +79,9 @@ def test_an_unchecked_number_needs_its_cue(category: str, text: str, value: str)
         ("AUTaxFileNumber", "876543210"),
         ("PLREGONNumber", "123456785"),
         ("UKUniqueTaxpayerNumber", "1955839661"),
+        ("ABARoutingNumber", "021000021"),
+        ("CASocialInsuranceNumber", "271828188"),
+        ("EUTaxIdentificationNumber", "3181081508155"),
     ],
 )
 def test_a_weakly_checked_number_alone_is_found(category: str, value: str) -> None:

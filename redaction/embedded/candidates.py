@@ -33,7 +33,7 @@ _SHAPES = (
     r"|ostName|erver|ata\ Source)=[^\s;]+(?:;[A-Za-z][A-Za-z ]*=[^\s;]*)+;?",
     r"\.(?P<redis>)redis\.cache\.windows\.net(?::\d+)?,\S*?password=[^\s,]+\S*",
     rf"@(?P<email>){_L}(?:(?:{_W}|-)*{_L})?(?:\.{_L}(?:(?:{_W}|-)*{_L})?)*"
-    rf"\.[^\W\d_]{{2,}}{_END}",
+    rf"\.(?:xn--[a-z0-9]+(?:-[a-z0-9]+)*|[^\W\d_]{{2,}}){_END}",
     r"[:w](?P<url>)(?:(?<=:)//|(?<=w)ww\.)[^\s<>\"'`]+",
     r"\.(?P<domain>)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
     r"(?![\w@-])(?::\d{1,5}(?!\d))?(?:/[^\s<>\"'`]*)?",
@@ -59,10 +59,14 @@ _SHAPES = (
 )
 
 PATTERN = re.compile("|".join(_SHAPES), re.X)
+_NUMERIC = re.compile(next(shape for shape in _SHAPES if "(?P<numeric>)" in shape), re.X)
 
 _SPACED_WORD = re.compile(_W)
 MIN_GLUED_DIGITS = 7  # a run glued to a word holds a value only with this many digits
 _SHORTEST_GLUED = 7  # ... or, glued by "_" or "-", an IP address such as 1.2.3.4
+# After a comma: a group of thousands ("1,234,567"), or the decimals of a short number ("3,14").
+_THOUSANDS = re.compile(r"\d{3}(?![\d-])")
+_SHORT_WHOLE_PART = re.compile(r"(?<![\d.])\d{1,3}\Z")
 # Shapes that must not continue a word, a number or a dotted name to their left.
 _LEFT_BOUNDARY = {
     "connection": _SPACED_WORD,
@@ -120,6 +124,12 @@ def next_candidate(text: str, position: int) -> Candidate | None:
         else:
             position = _next_token(text, match.start(), match.end())  # the rest may hold a value
     return None
+
+
+def numeric_at(text: str, position: int) -> Candidate | None:
+    """The run of digit groups that starts at ``position``, as a candidate, if any."""
+    match = _NUMERIC.match(text, position)
+    return _candidate(match, text) if match is not None else None
 
 
 def _candidate(match: re.Match[str], text: str) -> Candidate | None:
@@ -180,6 +190,8 @@ def _glued(shape: str, text: str, start: int) -> bool | None:
     before = text[start - 1]
     if shape == "numeric" and text[start] in "+(":  # "call+1 415...": a phone's own start
         return None if _is_digit(before) else False
+    if shape == "numeric" and before == "," and not _continues_number(text, start):
+        return False  # "021-68812753,021-68808888", "10.0.0.1,10.0.0.2": a list
     if shape == "numeric":
         return _numeric_glue(before, text[start - 2] if start > 1 else " ")
     if shape == "code":
@@ -198,6 +210,14 @@ def _numeric_glue(before: str, two_before: str) -> bool | None:
     if _is_digit(before) or before in ".,+/" or (before == "-" and _is_digit(two_before)):
         return None
     return before == "-" or _SPACED_WORD.match(before) is not None
+
+
+def _continues_number(text: str, start: int) -> bool:
+    """Whether the digits after a comma at ``start - 1`` go on the number before it: a group of
+    thousands ("1,234,567") or the decimals after a short whole part ("3,14159")."""
+    if _THOUSANDS.match(text, start):
+        return True
+    return _SHORT_WHOLE_PART.search(text, max(0, start - 5), start - 1) is not None
 
 
 def _code_glue(before: str) -> bool | None:

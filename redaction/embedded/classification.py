@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from redaction.embedded import azure_secrets, dates, identifiers, national, network, phones
-from redaction.embedded.candidates import MIN_GLUED_DIGITS, Candidate
+from redaction.embedded.candidates import MIN_GLUED_DIGITS, Candidate, numeric_at
 from redaction.embedded.context import Context, read_context
 from redaction.embedded.identifiers import RuleSet
 from redaction.entities import Entity
@@ -16,8 +16,12 @@ GPS = "EUGPSCoordinates"
 _GPS_SCORE = 0.8
 _GPS_PARTS = re.compile(r"([-+]?\d+\.\d+)°? ?([NS]?), ?([-+]?\d+\.\d+)°? ?([EW]?)")
 _SSN_SHAPE = re.compile(r"\d{3}-\d\d-\d{4}")
-_GROUPS_OF_FOUR = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){2,}(?:(?:\s|\r\n)\d{1,4})?")
-_FOUR_GROUPS = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){3}")
+# Groups of four split by spaces, or all by dashes or all by dots ("4012-8888-8888-1882").
+_GROUPS_OF_FOUR = re.compile(
+    r"\d{4}(?:(?:\s|\r\n)\d{4}){2,}(?:(?:\s|\r\n)\d{1,4})?"
+    r"|\d{4}([.-])\d{4}(?:\1\d{4})+(?:\1\d{1,4})?"
+)
+_FOUR_GROUPS = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){3}|\d{4}([.-])\d{4}(?:\1\d{4}){2}")
 _SPREAD = re.compile(r"[\t\r\n]")
 _SPREAD_CARD = re.compile(r"\d{4}(?:\s+\d{4}){2}\s+\d{1,7}")
 # Another group of four joined by a tab or a break: a column of numbers, not one number.
@@ -55,6 +59,8 @@ _LISTED_SCORE = 0.6
 # A number whose check digit holds is named by it, unless a cue or a "+" makes it a phone.
 _CHECKED_MARGIN = 0.1  # ... and so does a number with one check digit and no cue
 
+_DECIMALS = re.compile(r"(?<=\d{5})\.\d{1,2}\Z")  # after a whole part of five digits or more
+_DATE_SHAPES = frozenset({"day_month_year", "day_year"})
 _NUMERIC_RULES = RuleSet(identifiers.NUMERIC_RULES + national.NUMERIC_RULES)
 _CODE_RULES = RuleSet(identifiers.CODE_RULES + national.CODE_RULES)
 _NINO_RULES = RuleSet(identifiers.CODE_RULES)
@@ -136,6 +142,16 @@ def classify(candidate: Candidate, scan: Scan) -> Iterator[Entity]:
         verdict = _single_verdict(candidate.shape, scan, start, end)
         if verdict is not None and verdict.score >= scan.min_score:
             yield Entity(start, end - start, verdict.category, verdict.score)
+        elif candidate.shape in _DATE_SHAPES:
+            yield from _classify_after_date(scan, candidate)
+
+
+def _classify_after_date(scan: Scan, candidate: Candidate) -> list[Entity]:
+    """A date shape that holds no date ("use 01 0274 0139683 00": "use" is no month) gives
+    its digits back: the run of digit groups from its first digit is read as numbers are."""
+    digit = next((i for i in range(candidate.start, candidate.end) if scan.text[i].isdigit()), -1)
+    numeric = numeric_at(scan.text, digit) if digit >= 0 else None
+    return _classify_numeric(scan, numeric) if numeric is not None else []
 
 
 def _single_verdict(shape: str, scan: Scan, start: int, end: int) -> _Verdict | None:
@@ -181,7 +197,7 @@ def _secret_verdict(shape: str, value: str, scan: Scan, start: int, end: int) ->
 
 def _classify_url(scan: Scan, start: int, end: int) -> Iterator[Entity]:
     end = network.url_end(scan.text, start, end)
-    if end - start > len("www.") + 2:
+    if end - start > len("www.") + 2 and network.is_url(scan.text[start:end]):
         yield Entity(start, end - start, network.URL, network.URL_SCORE)
     signature = network.sas_signature(scan.text[start:end])
     if signature is not None:
@@ -227,8 +243,8 @@ def _classify_glued_run(scan: Scan, start: int, end: int) -> list[Entity]:
     def judge(scan: Scan, w_start: int, w_end: int, around: _Around) -> _Verdict | None:
         if w_start != start:
             return _numeric_verdict(scan, w_start, w_end, around)
-        if w_end > around.pieces[0][1]:  # "a0 123-45-6789"
-            return None  # the glued token is never read together with the pieces after it
+        if to_letter and w_end > around.pieces[0][1]:  # "a0 123-45-6789"
+            return None  # a token glued to a letter is never read with the pieces after it
         return _numeric_verdict(scan, w_start, w_end, around, glued=to_letter)
 
     return _classify_run(scan, start, end, judge)
@@ -320,8 +336,9 @@ def _windows(text: str, pieces: list[tuple[int, int]]) -> Iterator[tuple[int, in
 def _ends(
     text: str, pieces: list[tuple[int, int]], first: int, longest: int, most: int
 ) -> Iterator[int]:
-    """Where windows from piece ``first`` end: after a whole piece, or at the last dash of
-    that piece, so that a suffix ("2671-5", "6789-R") does not hide the value before it."""
+    """Where windows from piece ``first`` end: after a whole piece, at the last dash of that
+    piece, so that a suffix ("2671-5", "6789-R") does not hide the value before it, or before
+    the decimals that end it ("536228915.25": a number written as a JSON float)."""
     w_start = pieces[first][0]
     for last_start, w_end in pieces[first : first + most]:
         if w_end - w_start > longest:
@@ -330,6 +347,9 @@ def _ends(
         cut = text.rfind("-", max(w_start, last_start), w_end)
         if cut > w_start and text[cut - 1].isdigit():
             yield cut
+        decimals = _DECIMALS.search(text, max(w_start, last_start), w_end)
+        if decimals is not None and decimals.start() > w_start:
+            yield decimals.start()
 
 
 def _digit_count(text: str, start: int, end: int) -> int:
@@ -378,7 +398,7 @@ def _numeric_verdict(
     if best is not None and best.score < _LISTED_SCORE and listed:
         best = None  # amid other numbers, a weakly checked number needs a cue
     if (
-        7 <= digits <= 15
+        phones.has_phone_length(value, digits)
         and not _SSN_SHAPE.fullmatch(value)
         and (best is None or best.score < 0.8)
         and not any(char.isalpha() for char in value)

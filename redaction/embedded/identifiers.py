@@ -107,6 +107,7 @@ _CARD_SCHEMES: tuple[tuple[str, tuple[int, ...]], ...] = (
     (r"220[0-4]", (16, 17, 18, 19)),  # Mir
     (r"60|65|81|82|508", (16,)),  # RuPay
     (r"9792", (16,)),  # Troy
+    (r"1", (15,)),  # UATP
 )
 _CARD_PREFIXES = tuple((re.compile(prefix), lengths) for prefix, lengths in _CARD_SCHEMES)
 
@@ -122,8 +123,9 @@ def is_card_number(value: str) -> bool:
 
 
 def _dashed(is_valid: Callable[[str], bool]) -> Callable[[str], bool]:
-    """A validator that reads "123 45 6789" as "123-45-6789" (python-stdnum strips dashes only)."""
-    return lambda value: is_valid(value.replace(" ", "-"))
+    """A validator that reads "123 45 6789" and "123.45.6789" as "123-45-6789" (python-stdnum
+    strips dashes only)."""
+    return lambda value: is_valid(value.replace(" ", "-").replace(".", "-"))
 
 
 def is_nino(value: str) -> bool:
@@ -148,7 +150,10 @@ NUMERIC_RULES: tuple[Rule, ...] = (
     rule(CARD, r"\d{12,19}", is_card_number, 0.85, _CARD),
     rule(CARD, r"\d{4}(?:(?:[ .-]| - )\d{4}){2}(?:[ .-]| - )\d{1,7}", is_card_number, 0.9, _CARD),
     rule(CARD, r"\d{4}([ .-])\d{6}\1\d{4,5}", is_card_number, 0.9, _CARD),
-    rule("USSocialSecurityNumber", r"\d{3}([ -])\d{2}\1\d{4}", _dashed(ssn.is_valid), 0.85, _SSN),
+    # Any other grouping ("4539 14880343 6467"): the check and the scheme's prefix and length;
+    # amid other numbers (a list), only with a cue.
+    rule(CARD, r"\d{4,8}(?:[ .-]\d{1,8}){1,5}", is_card_number, 0.55, _CARD),
+    rule("USSocialSecurityNumber", r"\d{3}([ .-])\d{2}\1\d{4}", _dashed(ssn.is_valid), 0.85, _SSN),
     rule("USSocialSecurityNumber", r"\d{9}", ssn.is_valid, 0.2, _SSN),
     rule(
         "USIndividualTaxpayerIdentification",
@@ -158,7 +163,9 @@ NUMERIC_RULES: tuple[Rule, ...] = (
         _ITIN,
     ),
     rule("USIndividualTaxpayerIdentification", r"9\d{8}", itin.is_valid, 0.2, _ITIN),
-    rule("ABARoutingNumber", r"\d{9}|\d{4}-\d{4}-\d", rtn.is_valid, 0.25, _ROUTING),
+    # One check digit: bare, only alone or with a cue; written in its own 4-4-1 shape, taken.
+    rule("ABARoutingNumber", r"\d{9}", rtn.is_valid, 0.45, _ROUTING),
+    rule("ABARoutingNumber", r"\d{4}-\d{4}-\d", rtn.is_valid, 0.5, _ROUTING),
     rule("USBankAccountNumber", r"\d{8,17}", any_value, CONTEXT_ONLY, _ACCOUNT),
     rule("USUKPassportNumber", r"\d{9}", any_value, CONTEXT_ONLY, _PASSPORT),
     rule("USDriversLicenseNumber", r"\d{7,12}", any_value, CONTEXT_ONLY, _LICENSE),
@@ -265,9 +272,10 @@ NUMERIC_RULES: tuple[Rule, ...] = (
         "CASocialInsuranceNumber",
         r"\d{3}([ -])\d{3}\1\d{3}",
         sin.is_valid,
-        0.35,
-        "sin social_insurance",
+        0.5,
+        "sin social_insurance nas",
     ),
+    rule("CASocialInsuranceNumber", r"\d{9}", sin.is_valid, 0.45, "sin social_insurance nas"),
     rule("BRCPFNumber", r"\d{3}\.\d{3}\.\d{3}-\d\d", cpf.is_valid, 0.85, "cpf"),
     rule("BRCPFNumber", r"\d{11}", cpf.is_valid, 0.3, "cpf"),
     rule(

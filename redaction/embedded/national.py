@@ -85,6 +85,10 @@ def is_au_medicare(value: str) -> bool:
     return total % 10 == digits[8]
 
 
+def _th_pin(value: str) -> bool:
+    return _TH_PIN(_digits(value))
+
+
 def is_icao_document(value: str) -> bool:
     """A document number whose last character is the ICAO 9303 check digit of the others."""
     total = 0
@@ -95,9 +99,11 @@ def is_icao_document(value: str) -> bool:
 
 
 _ZA_ID = _stdnum("za.idnr")
+_STNR = _stdnum("de.stnr")
 _TH_PIN = _stdnum("th.pin")
 _CN_RIC = _stdnum("cn.ric")
 
+_TH = "thai thailand population_identification บัตรประชาชน"
 _TR = "tc kimlik tckn kimlik_no t.c. tc_kimlik_no kimlik_numaras\u0131"
 _EE = "isikukood isikukoodi personal_code"
 _LT = "asmens asmens_kodas"
@@ -109,6 +115,7 @@ _AU_ACN = "acn company_number"
 _IRD = "ird inland_revenue"
 _UTR = "utr taxpayer unique_taxpayer"
 _NZ_BANK = "account bank acct"
+_STNR_CUES = "steuernummer stnr st.-nr"
 
 NUMERIC_RULES: tuple[Rule, ...] = (
     rule(
@@ -133,10 +140,11 @@ NUMERIC_RULES: tuple[Rule, ...] = (
     rule(
         "THPopulationIdentificationCode",
         r"[1-8]\d{12}|[1-8]([ -])\d{4}\1\d{5}\1\d\d\1\d",
-        lambda v: _TH_PIN(_digits(v)),
+        _th_pin,
         CHECKED,
-        "thai thailand population_identification บัตรประชาชน",
+        _TH,
     ),
+    rule("THPopulationIdentificationCode", r"[1-8](?:[ -]?\d){12}", _th_pin, WEAK, _TH),
     rule("KRResidentRegistrationNumber", r"\d{6}-[1-8]\d{6}", is_kr_dated, 0.6, _KR),
     rule("KRResidentRegistrationNumber", r"\d{6}[1-8]\d{6}", _stdnum("kr.rrn"), CHECKED, _KR),
     rule("KRResidentRegistrationNumber", r"\d{6}[1-8]\d{6}", is_kr_dated, CONTEXT_ONLY, _KR),
@@ -175,10 +183,17 @@ NUMERIC_RULES: tuple[Rule, ...] = (
     rule("NZInlandRevenueNumber", r"\d{8,9}", _stdnum("nz.ird"), SHORT, _IRD),
     rule(
         "NZBankAccountNumber",
-        r"\d\d([ -])\d{4}\1\d{7}[ -]\d{2,3}|\d{15,16}",
+        r"\d\d(?:[ -]{0,3}\d){12,14}",  # 14 to 16 digits, any grouping
         _stdnum("nz.bankaccount"),
         0.6,
         _NZ_BANK,
+    ),
+    rule(
+        "BankAccountNumber",
+        r"\d{1,6}-\d{2,10}/\d{4}|\d{6,10}/\d{4}",
+        _stdnum("cz.bankaccount"),
+        CHECKED,
+        "účet ucet číslo_účtu account bank",
     ),
     rule("UKUniqueTaxpayerNumber", r"\d{5} \d{5}", _stdnum("gb.utr"), WEAK, _UTR),
     rule("UKUniqueTaxpayerNumber", r"\d{10}", _stdnum("gb.utr"), SHORT, _UTR),
@@ -197,21 +212,19 @@ NUMERIC_RULES: tuple[Rule, ...] = (
         "nric mykad ic kad_pengenalan",
     ),
     rule("MYIdentityCardNumber", r"\d{12}", _stdnum("my.nric"), CONTEXT_ONLY, "nric mykad"),
+    # A German Steuernummer (no check digit): written with its slashes, or 13 digits alone.
     rule(
         "EUTaxIdentificationNumber",
-        r"\d{2,3}/\d{3,4}/\d{4,5}",
-        _stdnum("de.stnr"),
+        r"\d{2,5}/ ?\d{3,5}(?:/ ?\d{1,5})?(?: \d{1,4})?",
+        _STNR,
         WEAK,
-        "steuernummer stnr",
+        _STNR_CUES,
     ),
+    rule("EUTaxIdentificationNumber", r"\d{13}", _STNR, SHORT, _STNR_CUES),
+    rule("EUTaxIdentificationNumber", r"\d{10,11}", _STNR, CONTEXT_ONLY, _STNR_CUES),
     rule(
-        "EUTaxIdentificationNumber",
-        r"\d{10,13}",
-        _stdnum("de.stnr"),
-        CONTEXT_ONLY,
-        "steuernummer stnr",
+        "IEPersonalPublicServiceNumber", r"\d{7}[A-W][ABHWTX]?", _stdnum("ie.pps"), CHECKED, "pps"
     ),
-    rule("IEPersonalPublicServiceNumber", r"\d{7}[A-W][A-IW]?", _stdnum("ie.pps"), CHECKED, "pps"),
 )
 
 _DE_DOC = "[CFGHJKLMNPRTVWXYZ][0-9CFGHJKLMNPRTVWXYZ]{7}"

@@ -34,6 +34,7 @@ _COUNTRY = (
     frozenset({region.lower() for region in phonenumbers.SUPPORTED_REGIONS} | {"uk", "eu", "ac"})
     - _NOT_BARE
 )
+_NUMBER = re.compile(r"[\d.]+")
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _SAS_SIGNATURE = re.compile(r"[?&]sig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}")
 
@@ -50,10 +51,22 @@ def url_end(text: str, start: int, end: int) -> int:
 
 
 def is_bare_domain(value: str) -> bool:
-    """A host name without a scheme whose last label is a generic or a country top-level
-    domain (a version or a decimal ends in digits)."""
-    top = _HOST_END.split(value, 1)[0].rpartition(".")[2]
-    return top in _GENERIC or top in _COUNTRY
+    """A host name without a scheme whose last label is a generic, a country or an
+    internationalised (``xn--``) top-level domain, after a name that is not a number: a
+    version or a decimal ends in digits, a time ("7.am", "10.pm") starts with them."""
+    name, _, top = _HOST_END.split(value, 1)[0].rpartition(".")
+    if _NUMBER.fullmatch(name):
+        return False
+    return top in _GENERIC or top in _COUNTRY or top.startswith("xn--")
+
+
+def is_url(value: str) -> bool:
+    """A URL with a host: "www." before a dotted name ("www.microsoft" is not one), a scheme
+    before a name or an address ("http://#" is not one)."""
+    if value[:4].lower() == "www.":
+        return "." in _HOST_END.split(value[4:], 1)[0]
+    host = value.partition("://")[2]
+    return bool(host) and (host[0].isalnum() or host[0] == "[")
 
 
 def sas_signature(url: str) -> tuple[int, int] | None:

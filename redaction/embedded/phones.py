@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 
@@ -65,7 +65,13 @@ _SHAPED = 0.6  # written as a phone number, though no numbering plan we know ass
 _CUED = 0.45  # any other run of 7 to 15 digits: only with a cue
 _MOBILE = 0.5  # a bare mobile number, here or in a populous country
 _NANP_SHAPE = re.compile(r"(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}")
-_PHONE_CHARACTERS = re.compile(r"[\d ()-]+")
+# Digits, spaces, dashes and parentheses, or groups split by two dots or slashes or more
+# ("971.4.123.4567", "3333/2/6666"; one is a decimal or a fraction).
+_PHONE_SHAPE = re.compile(r"[\d ()-]+|\d+(?:\.\d+){2,}|\d+(?:/\d+){2,}")
+# An extension after a dash ("+86 20 6130-2222-8866"), after a number of eight digits or more.
+_DASH_EXTENSION = re.compile(r"(.+\d)-\d{2,5}")
+_SHORTEST_EXTENDED = 8
+_LONGEST = 15  # digits of an E.164 number
 _MOBILE_DIGITS = (10, 11)
 # Only numbers that are certainly mobile: in North America every number is "fixed line or
 # mobile", and a bare ten-digit number there needs a cue as before.
@@ -86,6 +92,10 @@ _WORLD_REGIONS = (
     ("TR", False),
     ("KR", True),
 )
+
+
+# Where a mobile number is written without the trunk prefix.
+_PREFIX_OPTIONAL = frozenset(region for region, required in _WORLD_REGIONS if not required)
 
 
 def language_regions(language: str, configured: Sequence[str]) -> tuple[str, ...]:
@@ -132,6 +142,8 @@ def phone_score(
     """
     number = _international(raw)
     valid = _valid_number(number, regions)
+    if valid is None and whole:
+        valid = _with_extension(number, regions)
     if valid is not None:
         if number.startswith("+"):
             base = _INTERNATIONAL
@@ -151,7 +163,7 @@ def phone_score(
         base = _SHAPED
     elif _NANP_SHAPE.fullmatch(raw):
         base = _SHAPED
-    elif listed or not _PHONE_CHARACTERS.fullmatch(raw):
+    elif listed or not _PHONE_SHAPE.fullmatch(raw):
         return None  # "0.000000012", "16/04/2010": a decimal or a date, not a phone
     elif context.has(CUES):
         base = _CUED
@@ -174,15 +186,83 @@ def _international(raw: str) -> str:
 
 
 def _valid_number(raw: str, regions: Sequence[str]) -> phonenumbers.PhoneNumber | None:
-    tried = (None,) if raw.startswith("+") else regions
-    for region in tried:
+    if raw.startswith("+"):
+        try:
+            number = phonenumbers.parse(raw, None)
+        except phonenumbers.NumberParseException:
+            return None
+        return number if phonenumbers.is_valid_number(number) else None
+    digits = _digits(raw)
+    for region in regions:
+        if not _written_as_in(digits, region):
+            continue
         try:
             number = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException:
             return None
-        if phonenumbers.is_valid_number(number):
+        if phonenumbers.is_valid_number(number) and _prefix_left_out_as_in(number, digits, region):
             return number
     return None
+
+
+def has_phone_length(raw: str, digits: int) -> bool:
+    """7 to 15 digits (E.164), or up to 15 followed by a dash extension."""
+    if 7 <= digits <= _LONGEST:
+        return True
+    extended = _DASH_EXTENSION.fullmatch(raw)
+    return extended is not None and len(_digits(extended[1])) <= _LONGEST
+
+
+def _with_extension(raw: str, regions: Sequence[str]) -> phonenumbers.PhoneNumber | None:
+    """The valid number before a dash extension that ends ``raw``, if it has one."""
+    extended = _DASH_EXTENSION.fullmatch(raw)
+    if extended is None or len(_digits(extended[1])) < _SHORTEST_EXTENDED:
+        return None
+    return _valid_number(extended[1], regions)
+
+
+def _written_as_in(digits: str, region: str) -> bool:
+    """Whether a national number may be written this way in ``region``: a number without the
+    trunk prefix its country dials ("4159/0710" for 04159 0710, "130 692 545" in Ireland) is
+    some other number, unless the country writes numbers of that kind without it (service
+    numbers such as 1800..., every number in North America, mobiles in _PREFIX_OPTIONAL)."""
+    prefix, without_prefix = _prefix_rules(region)
+    if not prefix or digits.startswith(prefix) or region in _PREFIX_OPTIONAL:
+        return True
+    return without_prefix is not None and without_prefix.match(digits) is not None
+
+
+def _prefix_left_out_as_in(number: phonenumbers.PhoneNumber, digits: str, region: str) -> bool:
+    """Whether a valid number written without its region's trunk prefix is one that region
+    writes so: its national format has no prefix either, or it is a mobile in _PREFIX_OPTIONAL."""
+    prefix = _prefix_rules(region)[0]
+    if not prefix or digits.startswith(prefix):
+        return True
+    if region in _PREFIX_OPTIONAL and phonenumbers.number_type(number) == _MOBILE_TYPE:
+        return True
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return not _digits(national).startswith(prefix) or _digits(national) == digits
+
+
+@cache
+def _prefix_rules(region: str) -> tuple[str, re.Pattern[str] | None]:
+    """A region's trunk prefix, and the leading digits of its numbers written without it."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return "", None
+    prefix = metadata.national_prefix or ""
+    if not metadata.number_format:
+        return prefix, re.compile("")
+    leads = [
+        f"(?:{f.leading_digits_pattern[0] if f.leading_digits_pattern else ''})"
+        for f in metadata.number_format
+        if prefix not in (f.national_prefix_formatting_rule or "")
+    ]
+    return prefix, re.compile("|".join(leads)) if leads else None
+
+
+def _digits(raw: str) -> str:
+    return "".join(char for char in raw if char.isdigit())
 
 
 def _is_possible(raw: str) -> bool:
@@ -195,7 +275,7 @@ def _is_possible(raw: str) -> bool:
 def _is_mobile_elsewhere(raw: str) -> bool:
     """A bare mobile number of one of the most populous countries, by their mobile patterns
     (with or without the national prefix; no parse, which would cost one per country)."""
-    digits = "".join(char for char in raw if char.isdigit())
+    digits = _digits(raw)
     if not _MOBILE_DIGITS[0] <= len(digits) <= _MOBILE_DIGITS[1]:
         return False
     for prefix, required, pattern in _world_mobiles():

@@ -71,7 +71,7 @@ def _scan_entities(scan: Scan) -> list[Entity]:
     while (candidate := next_candidate(scan.text, position)) is not None:
         entities = list(classify(candidate, scan))
         found += entities
-        position = candidate.end if entities else candidate.resume
+        position = max(candidate.end, *(e.end for e in entities)) if entities else candidate.resume
     return found
 
 
