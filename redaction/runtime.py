@@ -23,6 +23,7 @@ from redaction.audit.trail import AuditTrail, TrailLimits
 from redaction.cache.detection import DetectionCache, MemoryCache, SharedTier
 from redaction.categories import ALL_CATEGORIES
 from redaction.detectors.azure_detector import AzureLanguageDetector
+from redaction.detectors.budget import AdaptiveConcurrency, CallBudget
 from redaction.detectors.credentials import (
     ApiKeyAuth,
     Auth,
@@ -360,4 +361,25 @@ def build_azure_detector(
         backoff_max_s=settings.pii_backoff_max_s,
         attempt_timeout_s=settings.pii_attempt_timeout_s,
     )
-    return AzureLanguageDetector(client, auth, policy, ALL_CATEGORIES)
+    budget = build_budget(settings)
+    return AzureLanguageDetector(client, auth, policy, ALL_CATEGORIES, budget=budget)
+
+
+def build_budget(settings: Settings) -> CallBudget | None:
+    """The Language call budget (docs/scanning.md#the-language-call-budget): adaptive
+    concurrency up to ``PII_INSTANCE_CONCURRENCY`` and, with ``PII_LANGUAGE_RATE_PER_MINUTE``,
+    the rate, for every instance together with ``REDIS_URL``."""
+    rate = None
+    if settings.pii_language_rate_per_minute is not None:
+        from redaction.detectors.rate_limit import MovingWindowRate  # limits only when set
+
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        rate = MovingWindowRate.per_minute(
+            settings.pii_language_rate_per_minute,
+            settings.language_endpoint or "",  # one quota per Language resource
+            redis_url,
+            settings.pii_redis_timeout_s,
+        )
+    adaptive = settings.pii_language_adaptive
+    concurrency = AdaptiveConcurrency(settings.pii_instance_concurrency) if adaptive else None
+    return CallBudget(concurrency, rate) if rate or concurrency else None
