@@ -1,12 +1,16 @@
 """Person names of the embedded detector on third-party annotated English text (UNER).
 
-    .venv/bin/python bench/names_eval.py [--half dev|heldout|both] [--examples N]
+    .venv/bin/python bench/names_eval.py [--half dev|heldout|both] [--examples N] [--presidio]
+        [--ner MODEL]
 
 Per half: recall (expected names whose every character lies inside a found Person span), exact
 recall (found with the same span), precision (found Person spans that overlap an expected name),
 and false positives on name-free sentences with at least three capitalised words (per 20 such
 sentences). Then the finder's speed on the whole half. Data and licence:
 tests/eval_thirdparty/names/README.md. Examples are printed for the dev half only.
+``--presidio``: Presidio with a spaCy pipeline beside it (bench/presidio_ner.py, its PERSON spans).
+``--ner MODEL``: the [ner] extra's spaCy pipeline through this project's SpacyFinder (a venv with
+spaCy and MODEL installed: ``make ner``), its Person spans.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import presidio_ner
 from redaction.embedded.names import NameFinder, load_gazetteer
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "eval_thirdparty" / "names"
@@ -31,14 +36,16 @@ def load(half: str) -> list[dict]:
     return [json.loads(line) for h in halves for line in (DATA / f"{h}.jsonl").open()]
 
 
-def evaluate(rows: list[dict], finder: NameFinder, examples: int) -> dict[str, float]:
+Spans = list[tuple[int, int]]
+
+
+def evaluate(rows: list[dict], found_spans: list[Spans], examples: int) -> dict[str, float]:
     expected = covered = exact = found_n = found_ok = 0
     busy = busy_fp = 0
     misses: list[str] = []
     false: list[str] = []
-    for row in rows:
+    for row, spans in zip(rows, found_spans, strict=True):
         text, gold = row["text"], [tuple(s) for s in row["persons"]]
-        spans = [(e.offset, e.offset + e.length) for e in finder.find_entities(text)]
         for s, e in gold:
             expected += 1
             if any(a <= s and e <= b for a, b in spans):
@@ -75,6 +82,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--half", default="both", choices=["dev", "heldout", "both"])
     parser.add_argument("--examples", type=int, default=0)
+    parser.add_argument("--presidio", action="store_true")
+    parser.add_argument("--ner", metavar="MODEL")
     args = parser.parse_args()
     started = time.perf_counter()
     load_gazetteer()
@@ -82,11 +91,37 @@ def main() -> None:
     finder = NameFinder()
     for half in ["dev", "heldout"] if args.half == "both" else [args.half]:
         rows = load(half)
-        result = evaluate(rows, finder, args.examples if half == "dev" else 0)
-        chars = sum(len(r["text"]) for r in rows)
+        texts = [r["text"] for r in rows]
+        ours = [[(e.offset, e.end) for e in finder.find_entities(t)] for t in texts]
+        result = evaluate(rows, ours, args.examples if half == "dev" else 0)
+        chars = sum(len(t) for t in texts)
         best = min(_timed(finder, rows) for _ in range(3))
         print(half, json.dumps({k: round(v, 3) for k, v in result.items()}))
         print(f"{half} speed: {chars / best / 1e6:.2f} M chars/s ({chars} chars)")
+        if args.presidio:
+            found, seconds = presidio_ner.findings(texts)
+            spans = [[(a, b) for a, b, kind, _ in row if kind == "PERSON"] for row in found]
+            result = evaluate(rows, spans, 0)
+            print(half, "presidio+spacy", json.dumps({k: round(v, 3) for k, v in result.items()}))
+            print(f"{half} presidio+spacy speed: {chars / seconds / 1e6:.3f} M chars/s")
+        if args.ner:
+            _ner(args.ner, rows, half)
+
+
+def _ner(model: str, rows: list[dict], half: str) -> None:
+    from redaction.embedded.ner import load_spacy_finder
+
+    finder = load_spacy_finder(model)
+    texts = [r["text"] for r in rows]
+    started = time.perf_counter()
+    found = [
+        [(e.offset, e.end) for e in finder.find_entities(t) if e.category == "Person"]
+        for t in texts
+    ]
+    seconds = time.perf_counter() - started
+    result = evaluate(rows, found, 0)
+    print(half, f"ner {model}", json.dumps({k: round(v, 3) for k, v in result.items()}))
+    print(f"{half} ner speed: {sum(map(len, texts)) / seconds / 1e6:.3f} M chars/s")
 
 
 def _timed(finder: NameFinder, rows: list[dict]) -> float:
