@@ -253,7 +253,7 @@ async def test_the_budget_keeps_calls_under_the_resource_limit(
 
 @pytest.mark.parametrize("fail_closed", [True, False])
 async def test_a_request_without_budget_before_its_deadline_ends_per_fail_closed(
-    emulator: Emulator, fail_closed: bool
+    emulator: Emulator, fail_closed: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = await served(emulator, pii_language_rate_per_minute=1)
     try:
@@ -274,6 +274,10 @@ async def test_a_request_without_budget_before_its_deadline_ends_per_fail_closed
     else:
         assert (response.status, result["status"]) == (200, "partial")
         assert result["diagnostics"]["failure_reason"] == "rate-limited"
+    refusals = [r for r in caplog.records if r.getMessage() == "pii-budget-refused"]
+    assert len(refusals) == 1
+    assert (getattr(refusals[0], "pii-batch-index"), getattr(refusals[0], "pii-attempt")) == (0, 1)
+    assert "user1" not in caplog.text
 
 
 async def test_a_retry_after_past_the_deadline_refuses_the_next_requests_at_once(

@@ -116,7 +116,8 @@ class AzureLanguageDetector:
         except DetectorError as error:
             if not admitted and error.reason == FailureReason.RATE_LIMITED:
                 telemetry.record_budget_wait(_ms_since(started), granted=False)
-                _emit_refusal(context, number, started)
+                facts = self._facts(context, number, documents=0, characters=0)
+                _emit_refusal(telemetry.dimensions(telemetry.ATTEMPT_IDS, facts), started)
             raise
 
     def _facts(
@@ -162,19 +163,10 @@ def _ms_since(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def _emit_refusal(context: DetectionContext, number: int, started: float) -> None:
-    facts = {
-        "correlation_id": context.correlation_id,
-        "tenant_id": context.tenant_id,
-        "batch_index": context.batch_index,
-        "attempt": number,
-        "hedge": context.hedge,
-    }
-    telemetry.emit(
-        "pii-budget-refused",
-        logging.WARNING,
-        {**telemetry.dimensions(telemetry.ATTEMPT_IDS, facts), "pii-wait-ms": _ms_since(started)},
-    )
+def _emit_refusal(ids: dict[str, object], started: float) -> None:
+    """The attempt that got no call budget (nothing was sent, so no pii-inbound)."""
+    extra = {**ids, "pii-wait-ms": _ms_since(started)}
+    telemetry.emit("pii-budget-refused", logging.WARNING, extra)
 
 
 def _emit_inbound(
