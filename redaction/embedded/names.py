@@ -51,6 +51,15 @@ _RUN = re.compile(
     rf"(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}(?:{_INITIAL}|{_CAP}))*(?![\w@/\\]|\.\w)"
 )
 _PARTICLES = frozenset(_PARTICLE[3:-1].split("|"))
+# E-mail headers: a display name in quotes before an address ("Lenhart, Matthew" <...>,
+# "Les Spahnn" <...>) and a Notes address (Traci Warner@ENRON, Rudwell Johnson/ENRON@...).
+_NAME_WORDS = rf"{_CAP}(?:[ \t]+(?:{_INITIAL}|{_CAP})){{0,3}}"
+_NOTES = rf"{_CAP}(?:[ \t]+(?:{_INITIAL}|{_CAP})){{1,3}}"
+_HEADER = re.compile(
+    rf"(?<=\")(?:{_CAP},[ \t]*{_CAP}(?:[ \t]+{_INITIAL})?|{_NAME_WORDS})(?=\"[ \t]*<)"
+    rf"|(?<![\w.@/\\]){_NOTES}@[A-Z]{{2,}}\b(?![.\w@-])"
+    rf"|(?<![\w.@/\\]){_NOTES}(?=(?:/[A-Z][\w-]*)+@[A-Za-z])"
+)
 _TOKEN = re.compile(rf"{_INITIAL}|{_CAP}|[^\W\d_]+")
 _POSSESSIVE = re.compile(r"['\u2019]s$")
 
@@ -71,6 +80,13 @@ _STRONG_BEFORE = re.compile(
     r"|\bgreetings|\bregards|\bsincerely|\bcheers|\bthanks|\bthank you|\bthx|\bbest"
     r"|\byours|\blove|\bxoxo|\bbye|\bcc:|\battn:?|\bsigned|\bsigned by|\bcontact"
     r"|^\s*(?:from|to|sender|recipient|author|by):|\bsent by|\bwritten by)[\s,.:!-]*$"
+)
+# A role or relation right before the run: "Coach: Lisa Gilette", "cleric Muqtada al-Sadr".
+_ROLE_BEFORE = re.compile(
+    r"\b(?:coach|leader|cleric|official|spokesman|spokeswoman|spokesperson|analyst|engineer"
+    r"|reporter|columnist|author|writer|director|chairman|chairwoman|founder|member|colleague"
+    r"|friend|wife|husband|son|daughter|boss|manager|attorney|lawyer|plaintiff|defendant"
+    r"|nominated|replacing|arrested|named|contact|commented|suing)[\s,:]*$"
 )
 # A cue that makes a known name (given name or surname) a person, but not any word.
 _WEAK_BEFORE = re.compile(
@@ -116,6 +132,8 @@ _STOP = _words(
     american british french german spanish italian chinese japanese indian russian african
     asian european canadian australian mexican irish scottish jewish muslim christian tv dvd
     cd pc usa uk eu un nfl nba san santa los las fort port mount lake saint
+    mon tue tues wed thu thur thurs fri sat sun sunday moon earth venus mercury mars saturn
+    jupiter sunni shia shiite arab hamas hezbollah
     """
 )
 # Large cities whose names are also given names or surnames (a country or a US state is read
@@ -203,12 +221,17 @@ class NameFinder:
         self._g = gazetteer if gazetteer is not None else load_gazetteer()
 
     def find_entities(self, text: str) -> list[Entity]:
-        found: list[Entity] = []
+        found = [
+            Entity(m.start(), m.end() - m.start(), CATEGORY, 0.85) for m in _HEADER.finditer(text)
+        ]
+        headers = [(e.offset, e.end) for e in found]
         for run in _RUN.finditer(text):
             entity = self._judge(text, run.start(), run.group())
-            if entity is not None:
+            if entity is not None and not any(
+                a < entity.end and entity.offset < b for a, b in headers
+            ):
                 found.append(entity)
-        return found
+        return sorted(found, key=lambda e: e.offset)
 
     def _judge(self, text: str, start: int, run: str) -> Entity | None:
         tokens = [(m.start() + start, _POSSESSIVE.sub("", m.group())) for m in _TOKEN.finditer(run)]
@@ -257,13 +280,20 @@ class NameFinder:
         if titled or _TITLE_BEFORE.search(before):
             return 0.85
         common = sum(1 for w in full if w in g.common)
-        if _STRONG_BEFORE.search(before) and common == 0:
+        if (_STRONG_BEFORE.search(before) or _ROLE_BEFORE.search(before)) and common == 0:
             return 0.85
         known = all(w in g.given or w in g.surnames for w in full)
         if len(full) >= 2 and known and common <= 1 and words[0] in g.given:
             return 0.8
         if len(full) >= 2 and known and common == 0:
             return 0.7
+        if (
+            2 <= len(full) <= 3
+            and words[0] in g.given
+            and common == 0
+            and not any(w in g.places for w in full)
+        ):
+            return 0.7  # a known given name and a surname in no list: "Debra Perlingiere"
         if len(full) != 1 or common or full[0] in g.places:
             return None
         word = full[0]
