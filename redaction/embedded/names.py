@@ -221,9 +221,8 @@ class NameFinder:
         self._g = gazetteer if gazetteer is not None else load_gazetteer()
 
     def find_entities(self, text: str) -> list[Entity]:
-        found = [
-            Entity(m.start(), m.end() - m.start(), CATEGORY, 0.85) for m in _HEADER.finditer(text)
-        ]
+        headed = ('"' in text or "@" in text) and _HEADER.finditer(text)
+        found = [Entity(m.start(), m.end() - m.start(), CATEGORY, 0.85) for m in headed or ()]
         headers = [(e.offset, e.end) for e in found]
         for run in _RUN.finditer(text):
             entity = self._judge(text, run.start(), run.group())
