@@ -332,6 +332,7 @@ def build_recognizer(settings: Settings) -> EmbeddedRecognizer:
             min_score=settings.pii_min_score,
             ner_model=settings.pii_ner_model,
             names=settings.pii_embedded_names,
+            addresses=settings.pii_embedded_addresses,
         )
     except NerUnavailableError:  # installed, yet spaCy cannot load it
         raise SettingsError("invalid settings: PII_NER_MODEL: spaCy cannot load it") from None
