@@ -57,9 +57,18 @@ class EmbeddedRecognizer:
         found = _scan_entities(scan)
         if self._ner is not None:
             found += [e for e in self._ner.find_entities(text) if e.score >= self._min_score]
-        for finder in (self._names, self._addresses):
-            if finder is not None and _english(language):
-                found += [e for e in finder.find_entities(text) if e.score >= self._min_score]
+        if self._addresses is not None and _english(language):
+            found += [e for e in self._addresses.find_entities(text) if e.score >= self._min_score]
+        if self._names is not None and _english(language):
+            # A capitalised run inside an address is a street or a place ("Main St Apt"), not
+            # a person: the address owns it.
+            places = [(e.offset, e.end) for e in found if e.category == "Address"]
+            found += [
+                e
+                for e in self._names.find_entities(text)
+                if e.score >= self._min_score
+                and not any(a <= e.offset and e.end <= b for a, b in places)
+            ]
         found.sort(key=lambda entity: (entity.offset, -entity.length))
         return found
 
