@@ -237,9 +237,15 @@ def _group_seams(
 def _sentence_between(texts: Sequence[str], group: Sequence[int], k: int) -> bool:
     """True when the ``k``-th text of the group and the next non-empty one are split by a
     sentence break, as ``_trim`` would find it (the cheap test before a seam is laid out)."""
-    right = next((texts[group[j]] for j in range(k + 1, len(group)) if texts[group[j]]), "")
     text = texts[group[k]]
-    if not text or not right:
+    if not text:
+        return False
+    right = ""
+    for j in range(k + 1, len(group)):
+        right = texts[group[j]]
+        if right:
+            break
+    if not right:
         return False
     if _TAIL_BREAK.search(text[-8:]) or right[0] == "\n":
         return True
