@@ -132,6 +132,8 @@ IPV6 = [
     ("full 2001:db8:0:0:0:0:0:1 form", [(IP, "2001:db8:0:0:0:0:0:1")]),
     ("[2001:db8::1]:8080", [(IP, "2001:db8::1")]),
     ("loopback 127.0.0.1", [(IP, "127.0.0.1")]),
+    ("host 010.001.002.003 up", [(IP, "010.001.002.003")]),
+    ("not an address: 300.1.2.256", []),
 ]
 
 # Overlapping readings: the longest plausible one wins and is masked whole.
@@ -217,6 +219,10 @@ TRUNK_PREFIX = [
     ("call (415) 555-2671", [(PHONE, "(415) 555-2671")], "en"),
     ("call +86 20 6130-2222-8866 now", [(PHONE, "+86 20 6130-2222-8866")], "en"),
     ("phone 971.4.123.4567", [(PHONE, "971.4.123.4567")], "en"),
+    # a country code written without "+": a mobile, or the code as a group of its own
+    ("353861234567", [(PHONE, "353861234567")], "en"),
+    ("55 (11) 3456-7890", [(PHONE, "55 (11) 3456-7890")], "en"),
+    ("invoice 35312345678 paid", [], "en"),
 ]
 
 # Digit-heavy text that holds no personal data.

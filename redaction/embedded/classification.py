@@ -390,6 +390,8 @@ def _numeric_verdict(
         )
         if dated is not None:
             return dated
+    if network.is_dotted_quad(value):
+        return None  # "137.132.10.01", "0.256.0.256": shaped as an IP address, and not one
     best = _best_rule(_NUMERIC_RULES, value, context)
     alone_short = best is not None and national.SHORT <= best.score < scan.min_score
     if best is not None and alone_short and _alone(scan.text, start, end):

@@ -76,19 +76,27 @@ def sas_signature(url: str) -> tuple[int, int] | None:
 
 
 def is_ip_address(value: str) -> bool:
-    """IPv4 in dotted quads or IPv6 with a digit (``ab::cd`` in code is not one), any zone id.
+    """IPv4 in dotted quads (leading zeros allowed, as inet_aton and many logs write them) or
+    IPv6 with a digit (``ab::cd`` in code is not one), any zone id.
 
     The unspecified address (``0.0.0.0``, ``::``) is left alone; loopback is masked like any.
     """
     if ":" in value and not any(char.isdigit() for char in value.partition("%")[0]):
         return False
-    if ":" not in value and not _DOTTED_QUAD.fullmatch(value):
-        return False
+    if ":" not in value:
+        if not _DOTTED_QUAD.fullmatch(value):
+            return False
+        value = ".".join(str(int(octet)) for octet in value.split("."))  # "08.008.08.08"
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
     return not address.is_unspecified
+
+
+def is_dotted_quad(value: str) -> bool:
+    """Four groups of one to three digits split by dots: an IPv4 address or nothing."""
+    return _DOTTED_QUAD.fullmatch(value) is not None
 
 
 def _unbalanced(url: str, closing: str) -> bool:

@@ -69,6 +69,8 @@ _NANP_SHAPE = re.compile(r"(?:1[ .-]?)?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\
 # ("971.4.123.4567", "3333/2/6666"; one is a decimal or a fraction).
 _PHONE_SHAPE = re.compile(r"[\d ()-]+|\d+(?:\.\d+){2,}|\d+(?:/\d+){2,}")
 # An extension after a dash ("+86 20 6130-2222-8866"), after a number of eight digits or more.
+_PHONE_CHARACTERS = re.compile(r"[\d ()-]+")
+_INTERNATIONAL_DIGITS = (11, 13)  # a country code and a national number of 8 digits or more
 _DASH_EXTENSION = re.compile(r"(.+\d)-\d{2,5}")
 _SHORTEST_EXTENDED = 8
 _LONGEST = 15  # digits of an E.164 number
@@ -163,6 +165,8 @@ def phone_score(
         base = _SHAPED
     elif _NANP_SHAPE.fullmatch(raw):
         base = _SHAPED
+    elif not listed and _is_international_without_plus(raw):
+        base = _MOBILE
     elif listed or not _PHONE_SHAPE.fullmatch(raw):
         return None  # "0.000000012", "16/04/2010": a decimal or a date, not a phone
     elif context.has(CUES):
@@ -172,6 +176,27 @@ def phone_score(
     else:
         return None
     return context.adjust(base, CUES)
+
+
+def _is_international_without_plus(raw: str) -> bool:
+    """A number written with its country code but no "+" or "00" ("353861234567",
+    "55 (17) 6332-2155"): valid once a "+" is put before it, and either a mobile number or
+    written with the country code as a group of its own."""
+    digits = _digits(raw)
+    if not _INTERNATIONAL_DIGITS[0] <= len(digits) <= _INTERNATIONAL_DIGITS[1]:
+        return False
+    if digits.startswith("0") or not _PHONE_CHARACTERS.fullmatch(raw):
+        return False
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return False
+    if not phonenumbers.is_valid_number(number):
+        return False
+    code = str(number.country_code)
+    if raw.startswith(code) and not raw[len(code) : len(code) + 1].isdigit():
+        return True
+    return phonenumbers.number_type(number) == _MOBILE_TYPE
 
 
 def _international(raw: str) -> str:
