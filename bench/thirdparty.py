@@ -51,6 +51,10 @@ class Case:
     source: str
 
     @property
+    def repo(self) -> str:
+        return self.source.split(":", 1)[0]
+
+    @property
     def foreign(self) -> bool:
         return self.language not in ("en", "bare")
 
@@ -225,7 +229,7 @@ def score(cases: Sequence[Case], masks: Sequence[list[bool] | None], claimed: se
                 inside[i] = True
         masked = sum(mask)
         outside = sum(1 for m, s in zip(mask, inside, strict=True) if m and not s)
-        rows = ["*all", f"group:{case.group}"]
+        rows = ["*all", f"*from {case.repo}", f"group:{case.group}"]
         if case.foreign:
             rows.append("*non-English")
         if case.group in claimed:
@@ -242,7 +246,7 @@ def score(cases: Sequence[Case], masks: Sequence[list[bool] | None], claimed: se
                 table[half][f"group:{case.group}"].false_masks.append(_show(case, mask))
             for start, end, category in case.spans:
                 hit = all(mask[start:end])
-                span_rows = ["*all", category]
+                span_rows = ["*all", f"*from {case.repo}", category]
                 if case.foreign:
                     span_rows.append("*non-English")
                 if category in claimed:

@@ -2,10 +2,11 @@
 
     python tests/eval_thirdparty/extract.py --mirrors /work/.mirror
 
-Reads only test *data* out of the third-party files (string literals, JSON specs, doctest number
-lists); no third-party code is copied or executed. Each mirror is ``<mirrors>/<owner>+<name>/repo``
-(a bare git directory); files are read at that mirror's HEAD, whose commit is recorded per case.
-The split into dev and held-out is by source file and deterministic: see ``assign_halves``.
+Reads only test *data* out of the third-party files (Python and JavaScript string literals, JSON
+specs, doctest number lists); no third-party code is copied or executed. Each mirror is
+``<mirrors>/<owner>+<name>/repo`` (a bare git directory); files are read at that mirror's HEAD,
+whose commit is recorded per case. The split into dev and held-out is by source file and
+deterministic, and a file keeps the half split.json gave it: see ``assign_halves``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 HERE = Path(__file__).resolve().parent
+T = TypeVar("T")
 
 PRESIDIO = "microsoft/presidio"
 RECOGNIZERS_TEXT = "microsoft/Recognizers-Text"
 STDNUM = "arthurdejong/python-stdnum"
+VALIDATOR_JS = "validatorjs/validator.js"
 
 # Presidio entity (per recognizer test file) -> Azure category. Entities that are not personal
 # data or have no Azure category (crypto wallets, MAC addresses, licence plates, postcodes,
@@ -189,12 +193,18 @@ class Mirror:
         return self._run("show", f"HEAD:{path}")
 
 
-def case(text: str, spans: list[tuple[int, int, str]], language: str) -> dict[str, object]:
-    return {
+def case(
+    text: str, spans: list[tuple[int, int, str]], language: str, group: str | None = None
+) -> dict[str, object]:
+    """A case; ``group``: the category it tests, where its file tests several."""
+    item: dict[str, object] = {
         "text": text,
         "spans": [{"start": s, "end": e, "category": c} for s, e, c in sorted(spans)],
         "language": language,
     }
+    if group is not None:
+        item["group"] = group
+    return item
 
 
 # ---- Presidio: parametrized recognizer tests (text, expected_len, expected positions) ---------
@@ -385,39 +395,357 @@ def stdnum_sources(mirror: Mirror) -> list[Source]:
     return sources
 
 
-def _thin(values: list[str], limit: int) -> list[str]:
+def _thin(values: list[T], limit: int) -> list[T]:
     if len(values) <= limit:
         return values
     step = len(values) / limit
     return [values[int(i * step)] for i in range(limit)]
 
 
+# ---- validator.js: test({validator, args, valid, invalid}) calls and per-locale fixtures ------
+
+VJS_FILES = ("test/validators.test.js", "test/validators/isIP.test.js")
+VJS_MAX_PER_UNIT = 120  # valid values per unit, and a quarter of that invalid, thinned evenly
+# Validators tested with default options only (a test with an options object is left out).
+VJS_PLAIN = {
+    "isEmail": "Email",
+    "isURL": "URL",
+    "isIP": "IPAddress",
+    "isCreditCard": "CreditCardNumber",
+    "isIBAN": "InternationalBankingAccountNumber",
+}
+_EU = frozenset(
+    "AT BE BG CY CZ DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()  # noqa: SIM905
+)
+# Passports by country: Azure's category for the country, the EU one, or the general one.
+VJS_PASSPORT = {
+    "US": "USUKPassportNumber",
+    "GB": "USUKPassportNumber",
+    "DE": "DEPassportNumber",
+    "FR": "FRPassportNumber",
+    "PL": "PLPassportNumber",
+    "SE": "SEPassportNumber",
+    "FI": "FIPassportNumber",
+    "AU": "AUPassportNumber",
+    "CA": "CAPassportNumber",
+    "JP": "JPPassportNumber",
+    "RU": "RUPassportNumberInternational",
+    "TW": "TWPassportNumber",
+    "UA": "UAPassportNumberInternational",
+}
+# Identity cards and personal tax numbers by locale; locales whose number has no Azure category
+# or may be a company's (US EIN, Brazil CNPJ) are left out.
+VJS_ID_CARD = {
+    "ES": "ESDNI",
+    "FI": "FINationalID",
+    "IN": "INUniqueIdentificationNumber",
+    "IT": "EUNationalIdentificationNumber",
+    "NO": "NOIdentityNumber",
+    "TH": "THPopulationIdentificationCode",
+    "he-IL": "ILNationalID",
+    "zh-CN": "CNResidentIdentityCardNumber",
+    "zh-HK": "HKIdentityCardNumber",
+    "zh-TW": "TWNationalID",
+}
+VJS_TAX_ID = {
+    "bg-BG": "BGUniformCivilNumber",
+    "cs-CZ": "CZPersonalIdentityNumber",
+    "de-AT": "ATTaxIdentificationNumber",
+    "de-DE": "DETaxIdentificationNumber",
+    "dk-DK": "DKPersonalIdentificationNumber",
+    "el-CY": "CYTaxIdentificationNumber",
+    "el-GR": "GRTaxIdentificationNumber",
+    "en-IE": "IEPersonalPublicServiceNumber",
+    "es-ES": "ESDNI",
+    "et-EE": "EEPersonalIdentificationCode",
+    "fi-FI": "FINationalID",
+    "fr-BE": "BENationalNumber",
+    "fr-FR": "FRTaxIdentificationNumber",
+    "hr-HR": "HRPersonalIdentificationNumber",
+    "hu-HU": "HUTaxIdentificationNumber",
+    "it-IT": "ITFiscalCode",
+    "lt-LT": "LTPersonalCode",
+    "lv-LV": "LVPersonalCode",
+    "mt-MT": "MTTaxIDNumber",
+    "pl-PL": "PLNationalID",
+    "pt-PT": "PTTaxIdentificationNumber",
+    "ro-RO": "ROPersonalNumericalCode",
+    "sk-SK": "SKPersonalNumber",
+    "sl-SI": "SITaxIdentificationNumber",
+    "sv-SE": "SENationalID",
+}
+
+
+def validator_js_sources(mirror: Mirror) -> list[Source]:
+    """One unit per file and validator ("<path>#<validator>"): the test file holds every
+    validator's tests, each written as a test file of its own would be. A unit of a validator
+    tested per locale (passports, identity cards, tax numbers) holds several categories: each
+    case names its own, and the unit is split under the validator's name."""
+    units: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
+    for path in VJS_FILES:
+        code = mirror.read(path)
+        for validator, locale, valid, invalid in _vjs_tests(code):
+            category = _vjs_category(validator, locale)
+            if category is None:
+                continue
+            good, bad = units.setdefault(f"{path}#{validator}", ([], []))
+            good += [(value, category) for value in valid]
+            bad += [(value, category) for value in invalid]
+    sources = []
+    for unit, (listed_valid, listed_invalid) in sorted(units.items()):
+        validator = unit.rsplit("#", 1)[1]
+        group = VJS_PLAIN.get(validator) or VJS_GROUP[validator]
+        source = Source(mirror.repo, unit, mirror.commit, "MIT", group)
+        valid = [v for v in dict.fromkeys(listed_valid) if _usable(v[0])]
+        values = {value for value, _ in valid}
+        invalid = [v for v in dict.fromkeys(listed_invalid) if _usable(v[0]) and v[0] not in values]
+        for value, category in _thin(valid, VJS_MAX_PER_UNIT):
+            source.cases.append(case(value, [(0, len(value), category)], "bare", category))
+        for value, category in _thin(invalid, VJS_MAX_PER_UNIT // 4):
+            source.cases.append(case(value, [], "bare", category))
+        if source.cases:
+            sources.append(source)
+    return sources
+
+
+# The name a unit of several categories is split and reported under.
+VJS_GROUP = {
+    "isMobilePhone": "PhoneNumber",
+    "isPassportNumber": "PassportNumber",
+    "isIdentityCard": "IdentityCard (per locale)",
+    "isTaxID": "TaxID (per locale)",
+}
+
+
+def _usable(value: str) -> bool:
+    return bool(value.strip()) and value == value.strip() and value.isprintable()
+
+
+def _vjs_category(validator: str, locale: str | None) -> str | None:
+    if validator in VJS_PLAIN:
+        return VJS_PLAIN[validator] if locale is None else None
+    if locale is None or locale == "any":
+        return None
+    if validator == "isMobilePhone":
+        return "PhoneNumber"
+    if validator == "isPassportNumber":
+        return VJS_PASSPORT.get(locale, "EUPassportNumber" if locale in _EU else "PassportNumber")
+    if validator == "isIdentityCard":
+        return VJS_ID_CARD.get(locale)
+    if validator == "isTaxID":
+        return VJS_TAX_ID.get(locale)
+    return None
+
+
+def _vjs_tests(code: str) -> list[tuple[str, str | None, list[str], list[str]]]:
+    """(validator, locale, valid, invalid) of every ``test({...})`` with literal lists and of
+    every ``fixtures`` entry (``{locale, valid, invalid}``, tested by the next validator named)."""
+    found = []
+    for match in re.finditer(r"\btest\(\{", code):
+        members = _js_members(code, match.end() - 1)
+        validator = _js_string(members.get("validator", ""))
+        args = members.get("args", "[]")
+        if validator is None or "{" in args:
+            continue  # options change what is valid: left out
+        locales = _js_strings(args) or []
+        valid = _js_strings(members.get("valid", "")) or []
+        invalid = _js_strings(members.get("invalid", "")) or []
+        found.append((validator, locales[0] if locales else None, valid, invalid))
+    for match in re.finditer(r"\bfixtures = \[", code):
+        end = _js_close(code, match.end() - 1)
+        named = re.compile(r"validator: '(\w+)'").search(code, end)
+        if end < 0 or named is None:
+            continue
+        for item in _js_items(code[match.end() - 1 : end]):
+            if not item.startswith("{"):
+                continue
+            members = _js_members(item, 0)
+            raw = members.get("locale", "")
+            locale = _js_string(raw) or next(iter(_js_strings(raw) or []), None)
+            valid = _js_strings(members.get("valid", "")) or []
+            invalid = _js_strings(members.get("invalid", "")) or []
+            found.append((named.group(1), locale, valid, invalid))
+    return found
+
+
+def _js_close(code: str, start: int) -> int:
+    """The index after the bracket that closes ``code[start]``, skipping strings and comments."""
+    depth, i = 0, start
+    while i < len(code):
+        char = code[i]
+        if char in "'\"`":
+            i = _js_string_end(code, i)
+            if i < 0:
+                return -1
+            continue
+        if code.startswith("//", i):
+            i = code.find("\n", i)
+            if i < 0:
+                return -1
+            continue
+        if code.startswith("/*", i):
+            i = code.find("*/", i) + 2
+            if i < 2:
+                return -1
+            continue
+        if char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+def _js_string_end(code: str, start: int) -> int:
+    quote, i = code[start], start + 1
+    while i < len(code):
+        if code[i] == "\\":
+            i += 2
+        elif code[i] == quote:
+            return i + 1
+        elif code[i] == "\n" and quote != "`":
+            return -1
+        else:
+            i += 1
+    return -1
+
+
+def _js_items(array: str) -> list[str]:
+    """The top-level comma-separated items of a bracketed ``array`` or object text."""
+    items, i, begin = [], 1, 1
+    while i < len(array) - 1:
+        char = array[i]
+        if char in "'\"`":
+            i = _js_string_end(array, i)
+            if i < 0:
+                return []
+            continue
+        if array.startswith("//", i):
+            i = array.find("\n", i)
+            if i < 0:
+                break
+            continue
+        if char in "[{(":
+            close = _js_close(array, i)
+            if close < 0:
+                return []
+            i = close
+            continue
+        if char == ",":
+            items.append(array[begin:i])
+            begin = i + 1
+        i += 1
+    items.append(array[begin : len(array) - 1])
+    return [_strip_comments(item) for item in items if _strip_comments(item)]
+
+
+def _strip_comments(item: str) -> str:
+    lines = [line for line in item.strip().splitlines() if not line.strip().startswith("//")]
+    return "\n".join(lines).strip()
+
+
+def _js_members(code: str, start: int) -> dict[str, str]:
+    """The ``key: value`` members of the object literal that opens at ``code[start]``."""
+    end = _js_close(code, start)
+    if end < 0:
+        return {}
+    members = {}
+    for item in _js_items(code[start:end]):
+        key = re.match(r"(\w+)\s*:\s*", item)
+        if key:
+            members[key.group(1)] = item[key.end() :].strip()
+    return members
+
+
+def _js_strings(value: str) -> list[str] | None:
+    """The string literals of an array literal (other items are left out), or None."""
+    value = value.strip()
+    if not value.startswith("[") or _js_close(value, 0) != len(value):
+        return None
+    return [s for s in (_js_string(item) for item in _js_items(value)) if s is not None]
+
+
+def _js_string(item: str) -> str | None:
+    """A JavaScript string literal's value, if ``item`` is exactly one (no template holes)."""
+    item = item.strip()
+    if not item or item[0] not in "'\"`" or _js_string_end(item, 0) != len(item):
+        return None
+    if item[0] == "`" and "${" in item:
+        return None
+    body, out, i = item[1:-1], [], 0
+    while i < len(body):
+        if body[i] != "\\":
+            out.append(body[i])
+            i += 1
+            continue
+        code = body[i + 1 : i + 2]
+        if code == "u" and body.startswith("{", i + 2):
+            close = body.index("}", i)
+            out.append(chr(int(body[i + 3 : close], 16)))
+            i = close + 1
+        elif code == "u":
+            out.append(chr(int(body[i + 2 : i + 6], 16)))
+            i += 6
+        elif code == "x":
+            out.append(chr(int(body[i + 2 : i + 4], 16)))
+            i += 4
+        else:
+            out.append({"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(code, code))
+            i += 2
+    text = "".join(out)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 # ---- split -----------------------------------------------------------------------------------
 
 
-def assign_halves(sources: list[Source]) -> dict[str, str]:
+def assign_halves(sources: list[Source], fixed: dict[str, str] | None = None) -> dict[str, str]:
     """Per category tested and kind of text (English or bare values; other languages), files in
     order of sha256("repo:path"), each to the half with fewer cases of that kind so far; on a tie
-    (a kind's first file), to the half with fewer cases overall (dev when equal).
+    (a kind's first file), to the half with fewer cases overall (dev when equal). A file that an
+    earlier build placed (split.json) keeps its half, and files added later are placed after all
+    of those by the same rule: adding a source never moves a file between the halves.
 
     Deterministic (no randomness, no dependence on any detector's result), by whole source file,
     and balanced in case count within every such kind that has more than one file.
     """
+    fixed = fixed or {}
     halves: dict[str, str] = {}
     by_group: dict[str, list[Source]] = defaultdict(list)
     for source in sources:
         english = all(c["language"] in ("en", "bare") for c in source.cases)
         by_group[f"{source.group}/{'en' if english else 'other'}"].append(source)
     total = {"dev": 0, "heldout": 0}
-    for _, group in sorted(by_group.items()):
-        count = {"dev": 0, "heldout": 0}
+    count: dict[str, dict[str, int]] = defaultdict(lambda: {"dev": 0, "heldout": 0})
+    for kind, group in sorted(by_group.items()):
+        for source in group:
+            half = fixed.get(f"{source.repo}:{source.path}")
+            if half is not None:
+                halves[f"{source.repo}:{source.path}"] = half
+                count[kind][half] += len(source.cases)
+                total[half] += len(source.cases)
+    for kind, group in sorted(by_group.items()):
         for source in sorted(group, key=lambda s: _digest(f"{s.repo}:{s.path}")):
-            tally = count if count["dev"] != count["heldout"] else total
+            key = f"{source.repo}:{source.path}"
+            if key in halves:
+                continue
+            tally = count[kind] if count[kind]["dev"] != count[kind]["heldout"] else total
             half = "dev" if tally["dev"] <= tally["heldout"] else "heldout"
-            halves[f"{source.repo}:{source.path}"] = half
-            count[half] += len(source.cases)
+            halves[key] = half
+            count[kind][half] += len(source.cases)
             total[half] += len(source.cases)
     return halves
+
+
+def _earlier_halves() -> dict[str, str]:
+    """The half of every file an earlier build placed, from split.json."""
+    path = HERE / "split.json"
+    if not path.exists():
+        return {}
+    files = json.loads(path.read_text(encoding="utf-8"))["files"]
+    return {f"{f['repo']}:{f['path']}": f["half"] for f in files}
 
 
 def _digest(key: str) -> str:
@@ -432,8 +760,9 @@ def main() -> None:
         presidio_sources(Mirror(args.mirrors, PRESIDIO))
         + recognizers_text_sources(Mirror(args.mirrors, RECOGNIZERS_TEXT))
         + stdnum_sources(Mirror(args.mirrors, STDNUM))
+        + validator_js_sources(Mirror(args.mirrors, VALIDATOR_JS))
     )
-    halves = assign_halves(sources)
+    halves = assign_halves(sources, _earlier_halves())
     out = {"dev": [], "heldout": []}  # type: dict[str, list[str]]
     split = []
     for source in sorted(sources, key=lambda s: (s.repo, s.path)):
@@ -443,7 +772,7 @@ def main() -> None:
             record = {
                 "id": f"{_digest(key)[:8]}-{n:04d}",
                 **item,
-                "group": source.group,
+                "group": item.get("group", source.group),
                 "source": {"repo": source.repo, "path": source.path, "commit": source.commit},
             }
             out[half].append(json.dumps(record, ensure_ascii=False))
