@@ -114,3 +114,10 @@ def test_a_business_word_or_a_list_keeps_weak_numbers_out() -> None:
 def test_the_new_categories_are_claimed() -> None:
     for category, _ in BARE:
         assert category in RECOGNIZER.categories
+
+
+def test_a_validator_that_raises_is_a_no_not_a_failed_scan() -> None:
+    """python-stdnum's cn.ric raises KeyError for a birth place listed without a county; the
+    scan goes on and finds what else the text holds."""
+    text = "ids 110007198001010013 and card 4111 1111 1111 1111"
+    assert found(text) == [("CreditCardNumber", "4111 1111 1111 1111")]

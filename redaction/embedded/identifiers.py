@@ -83,7 +83,21 @@ _LONGEST_VALUE = 128
 def rule(
     category: str, shape: str, is_valid: Callable[[str], bool], base: float, words: str = ""
 ) -> Rule:
-    return Rule(category, re.compile(shape), is_valid, base, cues(words))
+    return Rule(category, re.compile(shape), _never_raising(is_valid), base, cues(words))
+
+
+def _never_raising(is_valid: Callable[[str], bool]) -> Callable[[str], bool]:
+    """A validator that answers False where the library raises (python-stdnum 2.2's cn.ric
+    raises KeyError for a birth place its table lists without a county): one bad check must
+    not fail the scan of a whole text."""
+
+    def checked(value: str) -> bool:
+        try:
+            return is_valid(value)
+        except Exception:  # noqa: BLE001 - any failure of a third-party check is a "no"
+            return False
+
+    return checked
 
 
 # Without a check digit, a number is only taken when a cue word says what it is.
