@@ -30,6 +30,8 @@ from redaction.models import (
 from redaction.policy.tenant import check_config
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Strict UTF-8 never decodes to a surrogate: one in a parsed body comes from a \u escape.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 _JSON_TYPES = re.compile(r"^(application/(?:[\w.+-]+\+)?json|text/json)$")
 
 
@@ -59,7 +61,7 @@ def _json_object(raw: bytes, limits: InputLimits) -> dict[str, Any]:
     document = decode_json(raw)
     if not isinstance(document, dict):
         raise InvalidRequestError("the body must be a JSON object", [{"field": "$"}])
-    check_shape(document, limits)
+    check_shape(document, limits, surrogates=_ESCAPED_SURROGATE.search(raw) is not None)
     return document
 
 
@@ -95,8 +97,10 @@ def _json_problem(error: ValueError) -> str:
     return "the body is not valid JSON (a number is too large)"
 
 
-def check_shape(document: Any, limits: InputLimits) -> None:
-    """Nesting depth, value count and well-formed Unicode, in one iterative walk."""
+def check_shape(document: Any, limits: InputLimits, *, surrogates: bool = True) -> None:
+    """Nesting depth, value count and well-formed Unicode, in one iterative walk.
+    ``surrogates=False``: the document cannot hold a surrogate (its JSON has no ``\\uD8..``
+    to ``\\uDF..`` escape), so strings are not searched for one."""
     stack: list[tuple[Any, int]] = [(document, 1)]
     values = 0
     while stack:
@@ -105,12 +109,12 @@ def check_shape(document: Any, limits: InputLimits) -> None:
         if depth > limits.max_depth:
             raise InvalidRequestError(f"the JSON nests deeper than {limits.max_depth} levels")
         if isinstance(value, str):
-            if _LONE_SURROGATE.search(value):
+            if surrogates and _LONE_SURROGATE.search(value):
                 raise InvalidRequestError("a string holds an unpaired UTF-16 surrogate")
         elif isinstance(value, dict):
             values += len(value)
             stack.extend((item, depth + 1) for item in value.values())
-            if any(_LONE_SURROGATE.search(key) for key in value):
+            if surrogates and any(_LONE_SURROGATE.search(key) for key in value):
                 raise InvalidRequestError("a key holds an unpaired UTF-16 surrogate")
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
