@@ -210,9 +210,12 @@ READ_WHOLE = [
 
 # A national number written without the trunk prefix its country dials is not that country's
 # number ("4159/0710" is not 04159 0710 in Germany); mobiles where the prefix is left out are.
+# Written in groups, such a number is still phone-shaped, and masked whole (a redactor leans to
+# recall), but never as a few groups out of a longer run.
 TRUNK_PREFIX = [
     ("ref 4159/0710 ok", [], "en"),
-    ("row 812 345 678", [], "en"),
+    ("row 812 345 678", [(PHONE, "812 345 678")], "en"),
+    ("ids 52 824 753 556", [(PHONE, "52 824 753 556")], "en"),
     ("call 0161 496 0018", [(PHONE, "0161 496 0018")], "en"),
     ("532 123 45 67", [(PHONE, "532 123 45 67")], "tr"),
     ("号码13912345678", [(PHONE, "13912345678")], "zh"),

@@ -173,6 +173,8 @@ def phone_score(
         base = _CUED
     elif _is_mobile_elsewhere(raw):
         base = _MOBILE
+    elif not raw.isdigit() and _valid_number(raw, regions, as_written=False) is not None:
+        base = _SHAPED  # "130 692 545": valid only with a trunk prefix it lacks, yet phone-shaped
     else:
         return None
     return context.adjust(base, CUES)
@@ -210,7 +212,11 @@ def _international(raw: str) -> str:
     return raw
 
 
-def _valid_number(raw: str, regions: Sequence[str]) -> phonenumbers.PhoneNumber | None:
+def _valid_number(
+    raw: str, regions: Sequence[str], *, as_written: bool = True
+) -> phonenumbers.PhoneNumber | None:
+    """The number ``raw`` is in the first region where it is valid; ``as_written``: and
+    written as that region writes it (_written_as_in)."""
     if raw.startswith("+"):
         try:
             number = phonenumbers.parse(raw, None)
@@ -219,13 +225,15 @@ def _valid_number(raw: str, regions: Sequence[str]) -> phonenumbers.PhoneNumber 
         return number if phonenumbers.is_valid_number(number) else None
     digits = _digits(raw)
     for region in regions:
-        if not _written_as_in(digits, region):
+        if as_written and not _written_as_in(digits, region):
             continue
         try:
             number = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException:
             return None
-        if phonenumbers.is_valid_number(number) and _prefix_left_out_as_in(number, digits, region):
+        if phonenumbers.is_valid_number(number) and (
+            not as_written or _prefix_left_out_as_in(number, digits, region)
+        ):
             return number
     return None
 
