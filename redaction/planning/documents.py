@@ -106,14 +106,15 @@ def split_chunks(
     ``known_starts`` gives, per text index, chunk starts found earlier by ``split_text`` for the
     same text (cutting long text at natural boundaries is the costly part)."""
     known = known_starts or {}
-    return [
-        Chunk(index, piece.start, piece.text)
-        for index, text in enumerate(texts)
-        for piece in (
-            _pieces(text, known[index]) if index in known else split_text(text, max_chars)
-        )
-        if piece.text.strip()
-    ]
+    chunks: list[Chunk] = []
+    for index, text in enumerate(texts):
+        if 0 < len(text) <= max_chars and index not in known:  # one piece: the whole text
+            if text.strip():
+                chunks.append(Chunk(index, 0, text))
+            continue
+        pieces = _pieces(text, known[index]) if index in known else split_text(text, max_chars)
+        chunks.extend(Chunk(index, p.start, p.text) for p in pieces if p.text.strip())
+    return chunks
 
 
 def chunk_starts_valid(starts: Sequence[int], length: int, max_chars: int) -> bool:
