@@ -42,6 +42,8 @@ _PLACE_WORD = r"[A-Z][A-Za-z'\u2019.-]+"
 _SEP = r"(?:[ \t]*,[ \t]*\n?[ \t]*|[ \t]*\n[ \t]*|[ \t]+)"
 _POSTCODE = r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}\b"
 _ZIP = r"\d{5}(?:-\d{4})?\b"
+_DIGIT = re.compile(r"\d")
+_POSTCODE_ANYWHERE = re.compile(_POSTCODE)
 _COUNTRY = (
     r"(?:,?[ \t]*(?:USA|U\.S\.A\.|U\.S\.|United States|UK|U\.K\.|United Kingdom|England|Scotland"
     r"|Wales|Northern Ireland|Great Britain)\b\.?)?"
@@ -77,7 +79,9 @@ def load_address_data() -> AddressData:
     )
 
 
-def _pattern(data: AddressData) -> re.Pattern[str]:
+def _pattern(data: AddressData, unnumbered_too: bool) -> re.Pattern[str]:
+    """The address pattern; without ``unnumbered_too`` its second branch fails at once (a street
+    without a number needs a postcode, and most texts have none)."""
     types = "|".join(sorted(data.street_types, key=len, reverse=True))
     states = "|".join(sorted(data.state_codes, key=len, reverse=True))
     names = "|".join(
@@ -101,7 +105,8 @@ def _pattern(data: AddressData) -> re.Pattern[str]:
         rf"(?P<bare>(?:{_NAME_WORD}[ \t]+){{1,3}}(?i:{types})\b\.?)"
         rf"{_SEP}(?P<bare_town>(?:{place}{_SEP}){{0,2}})(?P<bare_postcode>{_POSTCODE})"
     )
-    return re.compile(rf"(?<![\w.,/@-])(?:{numbered}|{unnumbered})")
+    off = "" if unnumbered_too else "(?!)"
+    return re.compile(rf"(?<![\w.,/@-])(?:{numbered}|{off}{unnumbered})")
 
 
 def _upper_or_title(word: str) -> bool:
@@ -115,12 +120,16 @@ class AddressFinder:
 
     def __init__(self, data: AddressData | None = None) -> None:
         self._data = data if data is not None else load_address_data()
-        self._pattern = _pattern(self._data)
+        self._with_postcode = _pattern(self._data, unnumbered_too=True)
+        self._numbered = _pattern(self._data, unnumbered_too=False)
         self._zipcodes = importlib.import_module("zipcodes")
 
     def find_entities(self, text: str) -> list[Entity]:
         found: list[Entity] = []
-        for match in self._pattern.finditer(text):
+        if not _DIGIT.search(text):  # every address has a house number or a postal code
+            return found
+        pattern = self._with_postcode if _POSTCODE_ANYWHERE.search(text) else self._numbered
+        for match in pattern.finditer(text):
             entity = self._judge(text, match)
             if entity is not None:
                 found.append(entity)
