@@ -178,6 +178,7 @@ NAMES = [
     ("mail a@xn--d1acufc.xn--p1ai", [("Email", "a@xn--d1acufc.xn--p1ai")]),
     ("site xn--80ak6aa92e.xn--p1ai", [("URL", "xn--80ak6aa92e.xn--p1ai")]),
     ("meet at 7.am or 10.pm", []),
+    ("visit 27.pm today", [("URL", "27.pm")]),
     ("www.microsoft and http://# are not addresses", []),
     ("Please read the DOCUMENT today", []),
     ("route 10.1.2.0/24 via the gateway", [(IP, "10.1.2.0")]),

@@ -34,7 +34,7 @@ _COUNTRY = (
     frozenset({region.lower() for region in phonenumbers.SUPPORTED_REGIONS} | {"uk", "eu", "ac"})
     - _NOT_BARE
 )
-_NUMBER = re.compile(r"[\d.]+")
+_TIME_OF_DAY = re.compile(r"(?:[01]?\d|2[0-4])\.(?:am|pm)")
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _SAS_SIGNATURE = re.compile(r"[?&]sig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}")
 
@@ -52,11 +52,12 @@ def url_end(text: str, start: int, end: int) -> int:
 
 def is_bare_domain(value: str) -> bool:
     """A host name without a scheme whose last label is a generic, a country or an
-    internationalised (``xn--``) top-level domain, after a name that is not a number: a
-    version or a decimal ends in digits, a time ("7.am", "10.pm") starts with them."""
-    name, _, top = _HOST_END.split(value, 1)[0].rpartition(".")
-    if _NUMBER.fullmatch(name):
+    internationalised (``xn--``) top-level domain (a version or a decimal ends in digits), and
+    not a time of day ("7.am", "10.pm"; "27.pm" is a name)."""
+    host = _HOST_END.split(value, 1)[0]
+    if _TIME_OF_DAY.fullmatch(host):
         return False
+    top = host.rpartition(".")[2]
     return top in _GENERIC or top in _COUNTRY or top.startswith("xn--")
 
 
