@@ -29,6 +29,12 @@ PRESIDIO = "microsoft/presidio"
 RECOGNIZERS_TEXT = "microsoft/Recognizers-Text"
 STDNUM = "arthurdejong/python-stdnum"
 VALIDATOR_JS = "validatorjs/validator.js"
+SCRUBADUB = "LeapBeyond/scrubadub"
+DATAFOG = "DataFog/datafog-python"
+# Sources added after the detector was tuned on dev, when the held-out half had been seen in
+# aggregate: every file of theirs goes to the held-out half, to give an estimate untouched by the
+# work (see assign_halves).
+HELDOUT_ONLY = frozenset({SCRUBADUB, DATAFOG})
 
 # Presidio entity (per recognizer test file) -> Azure category. Entities that are not personal
 # data or have no Azure category (crypto wallets, MAC addresses, licence plates, postcodes,
@@ -698,6 +704,191 @@ def _js_string(item: str) -> str | None:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+# ---- scrubadub: BEFORE/AFTER docstrings of tests/test_detector_<type>.py ---------------------
+
+# Files testing one kind of filth -> the category it tests; placeholders -> Azure category.
+SCRUBADUB_FILES = {
+    "tests/test_detector_credit_card.py": "CreditCardNumber",
+    "tests/test_detector_drivers_licence.py": "UKDriversLicenseNumber",
+    "tests/test_detector_emails.py": "Email",
+    "tests/test_detector_en_GB_nino.py": "UKNationalInsuranceNumber",
+    "tests/test_detector_en_GB_trn.py": "UKUniqueTaxpayerNumber",
+    "tests/test_detector_en_US_social_security_number.py": "USSocialSecurityNumber",
+    "tests/test_detector_phone_numbers.py": "PhoneNumber",
+    "tests/test_detector_urls.py": "URL",
+}
+SCRUBADUB_PLACEHOLDERS = {
+    "CREDIT_CARD": "CreditCardNumber",
+    "DRIVERS_LICENCE": "UKDriversLicenseNumber",
+    "EMAIL": "Email",
+    "NATIONAL_INSURANCE_NUMBER": "UKNationalInsuranceNumber",
+    "TAX_REFERENCE_NUMBER": "UKUniqueTaxpayerNumber",
+    "SOCIAL_SECURITY_NUMBER": "USSocialSecurityNumber",
+    "PHONE": "PhoneNumber",
+    "URL": "URL",
+}
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+def scrubadub_sources(mirror: Mirror) -> list[Source]:
+    """Pairs of a text and what scrubadub's test expects it cleaned to: ``BEFORE:``/``AFTER:``
+    docstrings, a docstring template filled by a ``check_*(...)`` helper's literal arguments, and
+    ``result = self.clean(<text>)`` checked by ``assertEqual(result, <after>)``. The spans are
+    where the AFTER text's ``{{TYPE}}`` placeholders stand in the BEFORE text; a pair whose AFTER
+    differs from BEFORE in another way (a test with other options) is left out."""
+    sources = []
+    for path, category in SCRUBADUB_FILES.items():
+        source = Source(mirror.repo, path, mirror.commit, "Apache-2.0", category)
+        seen: set[str] = set()
+        for before, after in _scrubadub_pairs(mirror.read(path)):
+            spans = _placeholder_spans(before, after)
+            if spans is None or before in seen:
+                continue
+            seen.add(before)
+            source.cases.append(case(before, spans, "en"))
+        if source.cases:
+            sources.append(source)
+    return sources
+
+
+def _scrubadub_pairs(code: str) -> list[tuple[str, str]]:
+    pairs = []
+    for node in ast.walk(ast.parse(code)):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        template = None
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "create_docstring":
+                template = next((n.value.left.value for n in ast.walk(item) if _is_format(n)), None)
+        for item in node.body:
+            if not isinstance(item, ast.FunctionDef) or not item.name.startswith("test"):
+                continue
+            docstring = ast.get_docstring(item, clean=False) or ""
+            if "BEFORE:" in docstring and "AFTER:" in docstring:
+                pairs.append(_before_after(docstring))
+            for call in (n for n in ast.walk(item) if isinstance(n, ast.Call)):
+                name = call.func.attr if isinstance(call.func, ast.Attribute) else ""
+                if template and name.startswith("check_"):
+                    for arg in call.args:
+                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                            pairs.append(_before_after(template % arg.value))
+            pairs += _clean_asserts(item)
+    return pairs
+
+
+def _is_format(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Return)
+        and isinstance(node.value, ast.BinOp)
+        and isinstance(node.value.op, ast.Mod)
+        and isinstance(node.value.left, ast.Constant)
+        and isinstance(node.value.left.value, str)
+    )
+
+
+def _before_after(docstring: str) -> tuple[str, str]:
+    before, after = docstring.split("BEFORE:")[1].split("AFTER:")
+    return before.strip(), after.strip()
+
+
+def _clean_asserts(function: ast.FunctionDef) -> list[tuple[str, str]]:
+    """``result = self.clean('<before>')`` followed by ``self.assertEqual(result, '<after>')``."""
+    cleaned: dict[str, str] = {}
+    pairs = []
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr == "clean"
+            and len(node.value.args) == 1
+            and isinstance(node.value.args[0], ast.Constant)
+            and isinstance(node.value.args[0].value, str)
+            and not node.value.keywords
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    cleaned[target.id] = node.value.args[0].value
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "assertEqual"
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id in cleaned
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            pairs.append((cleaned[node.args[0].id], node.args[1].value))
+    return pairs
+
+
+def _placeholder_spans(before: str, after: str) -> list[tuple[int, int, str]] | None:
+    """Where AFTER's placeholders stand in BEFORE (the rest must be equal), or None."""
+    parts = _PLACEHOLDER.split(after)
+    kinds = parts[1::2]
+    if any(kind not in SCRUBADUB_PLACEHOLDERS for kind in kinds):
+        return None
+    pattern = "".join(re.escape(part) if n % 2 == 0 else "(.+?)" for n, part in enumerate(parts))
+    match = re.fullmatch(pattern, before, re.S)
+    if match is None:
+        return None
+    return [
+        (match.start(n), match.end(n), SCRUBADUB_PLACEHOLDERS[kind])
+        for n, kind in enumerate(kinds, 1)
+    ]
+
+
+# ---- DataFog: tests/corpus/*.json (input, expected_entities with offsets) ----------------------
+
+DATAFOG_FILES = (
+    "tests/corpus/edge_cases.json",
+    "tests/corpus/mixed_pii.json",
+    "tests/corpus/negative_cases.json",
+    "tests/corpus/structured_pii.json",
+)  # unstructured_pii.json holds names, organisations and places only: the names work's domain
+DATAFOG_TO_AZURE = {
+    "ADDRESS": "Address",
+    "CREDIT_CARD": "CreditCardNumber",
+    "DATE": "Date",
+    "DE_IBAN": "InternationalBankingAccountNumber",
+    "DE_VAT_ID": "DEValueAddedNumber",
+    "EMAIL": "Email",
+    "IP_ADDRESS": "IPAddress",
+    "LOCATION": "Location",
+    "ORGANIZATION": "Organization",
+    "PERSON": "Person",
+    "PHONE": "PhoneNumber",
+    "SSN": "USSocialSecurityNumber",
+    "ZIP_CODE": "ZipCode",
+}
+
+
+def datafog_sources(mirror: Mirror) -> list[Source]:
+    """DataFog's detection corpus: sentences with every entity's offsets (all kinds labelled in
+    each text, so a masked character outside them is a false positive), and negatives."""
+    sources = []
+    for path in DATAFOG_FILES:
+        name = path.rsplit("/", 1)[-1].removesuffix(".json")
+        source = Source(mirror.repo, path, mirror.commit, "MIT", f"DataFog {name}")
+        seen: set[str] = set()
+        for item in json.loads(mirror.read(path)):
+            text = item["input"]
+            entities = item.get("expected_entities") or []
+            if text in seen or any(e["type"] not in DATAFOG_TO_AZURE for e in entities):
+                continue
+            if any(text[e["start"] : e["end"]] != e["text"] for e in entities):
+                continue
+            seen.add(text)
+            spans = [(e["start"], e["end"], DATAFOG_TO_AZURE[e["type"]]) for e in entities]
+            language = "de" if item.get("locales") == ["de"] else "en"
+            source.cases.append(case(text, spans, language))
+        if source.cases:
+            sources.append(source)
+    return sources
+
+
 # ---- split -----------------------------------------------------------------------------------
 
 
@@ -709,10 +900,16 @@ def assign_halves(sources: list[Source], fixed: dict[str, str] | None = None) ->
     of those by the same rule: adding a source never moves a file between the halves.
 
     Deterministic (no randomness, no dependence on any detector's result), by whole source file,
-    and balanced in case count within every such kind that has more than one file.
+    and balanced in case count within every such kind that has more than one file. Exception:
+    every file of a source in HELDOUT_ONLY (added after the held-out half had been seen in
+    aggregate during tuning) goes to the held-out half, so that part of it is untouched.
     """
     fixed = fixed or {}
     halves: dict[str, str] = {}
+    for source in sources:
+        if source.repo in HELDOUT_ONLY:
+            halves[f"{source.repo}:{source.path}"] = "heldout"
+    sources = [source for source in sources if source.repo not in HELDOUT_ONLY]
     by_group: dict[str, list[Source]] = defaultdict(list)
     for source in sources:
         english = all(c["language"] in ("en", "bare") for c in source.cases)
@@ -761,6 +958,8 @@ def main() -> None:
         + recognizers_text_sources(Mirror(args.mirrors, RECOGNIZERS_TEXT))
         + stdnum_sources(Mirror(args.mirrors, STDNUM))
         + validator_js_sources(Mirror(args.mirrors, VALIDATOR_JS))
+        + scrubadub_sources(Mirror(args.mirrors, SCRUBADUB))
+        + datafog_sources(Mirror(args.mirrors, DATAFOG))
     )
     halves = assign_halves(sources, _earlier_halves())
     out = {"dev": [], "heldout": []}  # type: dict[str, list[str]]
