@@ -12,36 +12,62 @@ id planted in every tenth line) three ways in one run, interleaved per repeat:
 - policy, cold: the same policy, compiled again each repeat (what the first request pays).
 
 Reports the median characters per second of each and the policy's slowdown (target: < 30%).
+
+    .venv/bin/python bench/policy.py --cpu --checkout /tmp/wt-3a31444   # another commit's code
+
+``--cpu`` times each pass in process CPU time (steadier than wall time on a shared machine);
+``--checkout`` runs the code and corpus of another checkout (a ``git worktree`` of an older
+commit, also one from before the feature folders of 229cf8b) with this script, so that commits
+can be compared in one session.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from redaction.deadline import Deadline  # noqa: E402
-from redaction.detectors.local_detector import EmbeddedDetector  # noqa: E402
-from redaction.embedded import EmbeddedRecognizer  # noqa: E402
-from redaction.models import RedactConfig, RedactRequest  # noqa: E402
-from redaction.policy.tenant import PolicyBook, compile_policy  # noqa: E402
-from redaction.scanning import Limits, Scanner  # noqa: E402
-from redaction.service import RedactionService  # noqa: E402
-
-CORPUS = sorted((ROOT / "tests" / "eval").glob("*.txt"))
 LINES_PER_REQUEST = 20
 
 
-def corpus() -> list[str]:
-    lines = [line for path in CORPUS for line in path.read_text("utf-8").splitlines() if line]
+# Where each name this bench drives lives: now, and before the feature folders (229cf8b).
+_NAMES = {
+    "Deadline": ("redaction.deadline", ""),
+    "EmbeddedRecognizer": ("redaction.embedded", ""),
+    "RedactConfig": ("redaction.models", ""),
+    "RedactRequest": ("redaction.models", ""),
+    "Limits": ("redaction.scanning", ""),
+    "Scanner": ("redaction.scanning", ""),
+    "RedactionService": ("redaction.service", ""),
+    "EmbeddedDetector": ("redaction.detectors.local_detector", "redaction.local_detector"),
+    "PolicyBook": ("redaction.policy.tenant", "redaction.policy"),
+    "compile_policy": ("redaction.policy.tenant", "redaction.policy"),
+}
+
+
+def load(checkout: Path) -> SimpleNamespace:
+    """What this bench drives, from the ``redaction`` package of ``checkout``."""
+    sys.path.insert(0, str(checkout))
+    names = {}
+    for name, (module, before) in _NAMES.items():
+        try:
+            names[name] = getattr(importlib.import_module(module), name)
+        except ModuleNotFoundError:
+            names[name] = getattr(importlib.import_module(before), name)
+    return SimpleNamespace(**names)
+
+
+def corpus(checkout: Path) -> list[str]:
+    paths = sorted((checkout / "tests" / "eval").glob("*.txt"))
+    lines = [line for path in paths for line in path.read_text("utf-8").splitlines() if line]
     return [f"{line} (EMP-{i:06d})" if i % 10 == 0 else line for i, line in enumerate(lines)]
 
 
@@ -102,9 +128,9 @@ def policy_fields() -> dict[str, Any]:
     }
 
 
-def requests(lines: list[str], config: dict[str, Any]) -> list[RedactRequest]:
+def requests(m: SimpleNamespace, lines: list[str], config: dict[str, Any]) -> list[Any]:
     return [
-        RedactRequest.model_validate(
+        m.RedactRequest.model_validate(
             {
                 "body": {"messages": [{"role": "user", "content": t} for t in lines[i : i + 20]]},
                 "config": config,
@@ -114,33 +140,37 @@ def requests(lines: list[str], config: dict[str, Any]) -> list[RedactRequest]:
     ]
 
 
-async def run(service: RedactionService, batch: list[RedactRequest]) -> float:
-    started = time.perf_counter()
+async def run(
+    m: SimpleNamespace, service: Any, batch: list[Any], clock: Callable[[], float]
+) -> float:
+    started = clock()
     for request in batch:
-        response = await service.redact(request, Deadline.after(60))
+        response = await service.redact(request, m.Deadline.after(60))
         assert response.status == "ok", response.diagnostics
-    return time.perf_counter() - started
+    return clock() - started
 
 
-async def main(repeats: int) -> None:
-    lines = corpus()
+async def main(repeats: int, checkout: Path, clock: Callable[[], float]) -> None:
+    m = load(checkout)
+    lines = corpus(checkout)
     characters = sum(len(line) for line in lines)
     fields = policy_fields()
-    plain, with_policy = requests(lines, {}), requests(lines, fields)
-    recognizer = EmbeddedRecognizer()
-    scanner = Scanner(EmbeddedDetector(recognizer), Limits(), asyncio.Semaphore(32))
-    warm = RedactionService(scanner, policies=PolicyBook())
-    await run(warm, plain + with_policy)
+    plain, with_policy = requests(m, lines, {}), requests(m, lines, fields)
+    recognizer = m.EmbeddedRecognizer()
+    scanner = m.Scanner(m.EmbeddedDetector(recognizer), m.Limits(), asyncio.Semaphore(32))
+    warm = m.RedactionService(scanner, policies=m.PolicyBook())
+    await run(m, warm, plain + with_policy, clock)
     times: dict[str, list[float]] = {"none": [], "policy": [], "policy, cold": []}
     compile_times: list[float] = []
     for _ in range(repeats):
-        times["none"].append(await run(warm, plain))
-        times["policy"].append(await run(warm, with_policy))
-        started = time.perf_counter()
-        compile_policy(RedactConfig.model_validate(fields))
-        compile_times.append(time.perf_counter() - started)
-        cold = RedactionService(scanner, policies=PolicyBook())
-        times["policy, cold"].append(await run(cold, with_policy))
+        times["none"].append(await run(m, warm, plain, clock))
+        times["policy"].append(await run(m, warm, with_policy, clock))
+        started = clock()
+        m.compile_policy(m.RedactConfig.model_validate(fields))
+        compile_times.append(clock() - started)
+        cold = m.RedactionService(scanner, policies=m.PolicyBook())
+        times["policy, cold"].append(await run(m, cold, with_policy, clock))
+    print(f"checkout: {checkout}; clock: {'CPU' if clock is time.process_time else 'wall'}")
     print(f"corpus: {len(lines)} texts, {characters} characters, {len(plain)} requests")
     print(f"policy: 50 custom patterns, 1,000 allow-list entries; compile {_ms(compile_times)}")
     base = statistics.median(times["none"])
@@ -160,4 +190,8 @@ def _ms(samples: list[float]) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
-    asyncio.run(main(parser.parse_args().repeats))
+    parser.add_argument("--cpu", action="store_true", help="time passes in process CPU time")
+    parser.add_argument("--checkout", type=Path, default=ROOT, help="measure another checkout")
+    args = parser.parse_args()
+    clock = time.process_time if args.cpu else time.perf_counter
+    asyncio.run(main(args.repeats, args.checkout.resolve(), clock))
