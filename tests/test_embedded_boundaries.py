@@ -320,3 +320,43 @@ def test_failed_shapes_do_not_hide_what_follows() -> None:
     text = "list 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 card 4111 1111 1111 1111"
     check(text, [(CARD, "4111 1111 1111 1111")])
     check("on 03 September 2025 at noon", [("Date", "03 September 2025")])
+
+
+# Masked precision classes read off the third-party dev half (false positives, not misses).
+# Bytes in hexadecimal are no phone number, even when a few groups in a row are digits only.
+HEX_BYTES: list[tuple[str, Expected]] = [
+    ("rx frame 00 10 00 31 46 D9 E9 11 ok", []),
+    ("dump: 7F 45 4C 46 02 01 01 00 00 00", []),
+    ("reg AB CD 12 34 56 78 90 set", []),
+    # one letter group before the digits may be a word (a country code), not a dump
+    ("DE 06 12 34 56 78", [(PHONE, "06 12 34 56 78")]),
+    ("dump done; call 020 7946 0018", [(PHONE, "020 7946 0018")]),
+]
+# One digit repeated is a placeholder, not a phone-shaped number.
+PLACEHOLDERS: list[tuple[str, Expected]] = [
+    ("phone: 999 999 999", []),
+    ("fax 000-000-0000 (none)", []),
+    ("tel 111 111 111 or 020 7946 0018", [(PHONE, "020 7946 0018")]),
+]
+# A zone id is an interface name or number (at most 15 characters); a longer run after the
+# '%' is not part of the address, which is masked alone.
+ZONES: list[tuple[str, Expected]] = [
+    ("peer fe80::a1%wlp3s0 up", [(IP, "fe80::a1%wlp3s0")]),
+    ("peer fe80::a1%eth0.100 up", [(IP, "fe80::a1%eth0.100")]),
+    ("peer fe80::a1%this-is-not-an-interface-name.at.all up", [(IP, "fe80::a1")]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HEX_BYTES)
+def test_hex_byte_dumps_are_not_phone_numbers(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), PLACEHOLDERS)
+def test_one_repeated_digit_is_not_a_phone_number(text: str, expected: Expected) -> None:
+    check(text, expected)
+
+
+@pytest.mark.parametrize(("text", "expected"), ZONES)
+def test_ipv6_zone_id_is_an_interface_name(text: str, expected: Expected) -> None:
+    check(text, expected)

@@ -49,6 +49,11 @@ _MAX_DIGITS = 19  # the longest is a card number
 _HEX_TOKEN = 24
 _HEX_DIGITS = "0123456789abcdefABCDEF-"
 _HEX_RUN = re.compile(r"[0-9A-Fa-f-]*")
+# Bytes written in hexadecimal, two digits a group ("00 10 00 31 46 D9 E9 11"): four groups or
+# more, the digit groups among them; see _in_hex_bytes.
+_HEX_BYTE_BEFORE = re.compile(r"(?:[0-9A-Fa-f]{2} )+\Z")
+_HEX_BYTES = re.compile(r"[0-9A-Fa-f]{2}(?: [0-9A-Fa-f]{2})+(?![0-9A-Za-z])")
+_HEX_BYTE_GROUPS = 4
 _BASE64_TOKEN = 32
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]*")
 _BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]+\Z")
@@ -218,6 +223,8 @@ def _classify_numeric(scan: Scan, candidate: Candidate) -> list[Entity]:
         return [Entity(start, len(cidr[1]), network.IP, score)] if score >= scan.min_score else []
     if candidate.glued:
         found = _classify_glued_run(scan, start, end)
+    elif _in_hex_bytes(scan.text, start, end):
+        return []
     else:
         found = _classify_run(scan, start, end, _numeric_verdict)
     return [_with_extension(scan.text, entity, end) for entity in found]
@@ -261,7 +268,9 @@ def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
     if found:
         return found
     digit = next((i for i in range(start, end) if scan.text[i].isdigit()), end)
-    if _digit_count(scan.text, digit, end) < _MIN_RUN_DIGITS:
+    if _digit_count(scan.text, digit, end) < _MIN_RUN_DIGITS or _in_hex_bytes(
+        scan.text, digit, end
+    ):
         return []
     if candidate.shape == "iban":  # lower case: what the digit run alone would have been
         return _classify_glued_run(scan, digit, end)
@@ -370,6 +379,22 @@ def _in_hex_token(text: str, start: int) -> bool:
     lead = len(head) - len(head.rstrip(_HEX_DIGITS))
     tail = _HEX_RUN.match(text, start)
     return tail is not None and lead + tail.end() - start >= _HEX_TOKEN
+
+
+def _in_hex_bytes(text: str, start: int, end: int) -> bool:
+    """Digit groups that belong to a dump of bytes in hexadecimal (a packet, a register), which
+    a group with a letter after them gives away, or two before them (one may be a word: "DE 06
+    12 34 56 78")."""
+    head = _HEX_BYTE_BEFORE.search(text, max(0, start - 3 * _MAX_PIECES), start)
+    begin = head.start() if head else start
+    dump = _HEX_BYTES.match(text, begin)
+    if dump is None or dump.end() < end or (begin > 0 and text[begin - 1].isalnum()):
+        return False
+    if len(dump.group().split(" ")) < _HEX_BYTE_GROUPS:
+        return False
+    before = sum(not group.isdigit() for group in text[begin:start].split())
+    after = sum(not group.isdigit() for group in text[end : dump.end()].split())
+    return after > 0 or before >= 2
 
 
 def _numeric_verdict(

@@ -142,6 +142,8 @@ def phone_score(
     number needs a cue word to stand out from. ``whole``: ``raw`` is its whole run of digit
     groups; only then is a phone-shaped number taken (never a few groups out of a longer run).
     """
+    if len(set(_digits(raw))) == 1:
+        return None  # "999 999 999", "000-0000": one digit repeated is a placeholder
     number = _international(raw)
     valid = _valid_number(number, regions)
     if valid is None and whole:
