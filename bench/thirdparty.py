@@ -3,6 +3,7 @@
     .venv/bin/python bench/thirdparty.py                 # both halves, table
     .venv/bin/python bench/thirdparty.py --half dev --examples 20   # misses shown for dev only
     .venv/bin/python bench/thirdparty.py --json          # machine output
+    .venv/bin/python bench/thirdparty.py --repo DataFog/datafog-python   # one source's cases
 
 The embedded detector is reached through the served app (``redaction.http.server.build_app`` on a
 loopback aiohttp server, real HTTP, as tests/conftest.py does), detection cache off
@@ -355,6 +356,12 @@ def main() -> None:
         help="drop Presidio findings under this score (default 0: AnalyzerEngine's default)",
     )
     parser.add_argument(
+        "--repo",
+        action="append",
+        default=[],
+        help="only the cases of this source repository (owner/name; repeatable)",
+    )
+    parser.add_argument(
         "--examples",
         type=int,
         default=0,
@@ -363,6 +370,8 @@ def main() -> None:
     args = parser.parse_args()
     halves = HALVES if args.half == "both" else (args.half,)
     cases = load_cases(halves)
+    if args.repo:
+        cases = [case for case in cases if case.repo in args.repo]
     ours = measure_embedded(cases, REPEATS)
     threshold = args.presidio_threshold
     theirs = None if args.no_presidio else measure_presidio(cases, REPEATS, threshold)
