@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import phonenumbers
@@ -74,6 +75,9 @@ _INTERNATIONAL_DIGITS = (11, 13)  # a country code and a national number of 8 di
 _DASH_EXTENSION = re.compile(r"(.+\d)-\d{2,5}")
 _SHORTEST_EXTENDED = 8
 _LONGEST = 15  # digits of an E.164 number
+_LONGEST_PARSED = 17  # phonenumbers.parse raises for a longer national number
+# What phonenumbers.parse may read as (the start of) an extension, or an RFC 3966 parameter.
+_EXTENSION_START = re.compile(r"[^\d\s()./+-]")
 _MOBILE_DIGITS = (10, 11)
 # Only numbers that are certainly mobile: in North America every number is "fixed line or
 # mobile", and a bare ten-digit number there needs a cue as before.
@@ -195,7 +199,7 @@ def _is_international_without_plus(raw: str) -> bool:
         number = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException:
         return False
-    if not phonenumbers.is_valid_number(number):
+    if not _is_valid(number):
         return False
     code = str(number.country_code)
     if raw.startswith(code) and not raw[len(code) : len(code) + 1].isdigit():
@@ -224,20 +228,123 @@ def _valid_number(
             number = phonenumbers.parse(raw, None)
         except phonenumbers.NumberParseException:
             return None
-        return number if phonenumbers.is_valid_number(number) else None
+        return number if _is_valid(number) else None
     digits = _digits(raw)
     for region in regions:
         if as_written and not _written_as_in(digits, region):
+            continue
+        if _valid_nowhere(raw, digits, region):
             continue
         try:
             number = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException:
             return None
-        if phonenumbers.is_valid_number(number) and (
-            not as_written or _prefix_left_out_as_in(number, digits, region)
-        ):
+        if _is_valid(number) and (not as_written or _prefix_left_out_as_in(number, digits, region)):
             return number
     return None
+
+
+def _is_valid(number: phonenumbers.PhoneNumber) -> bool:
+    """phonenumbers.is_valid_number, answered at once for a national number of a length that
+    no region of its country code has (is_valid_number asks each region for it in turn)."""
+    lengths = _valid_lengths(number.country_code)
+    if lengths and len(phonenumbers.national_significant_number(number)) not in lengths:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+@cache
+def _valid_lengths(country_code: int) -> frozenset[int]:
+    """The lengths of the valid national numbers of a country code (empty: not known)."""
+    lengths: set[int] = set()
+    for region in phonenumbers.region_codes_for_country_code(country_code):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            country_code, region
+        )
+        general = metadata.general_desc if metadata else None
+        possible = general.possible_length if general else None
+        if not possible or -1 in possible:
+            return frozenset()
+        lengths.update(possible)
+    return frozenset(lengths)
+
+
+def _valid_nowhere(raw: str, digits: str, region: str) -> bool:
+    """Whether ``phonenumbers.parse(raw, region)`` can only give a number that is valid nowhere,
+    without raising. Its national number is ``raw``'s digits, or fewer once a national prefix or
+    the country code is taken off; so it is known invalid if there are fewer digits than the
+    country's shortest valid number, or if nothing is taken off and the digits fit no region of
+    the country code (is_valid_number's first test). Never said of digits after the region's
+    international prefix (any country's number), non-ASCII digits, or characters that may
+    start an extension."""
+    if not digits.isascii() or _EXTENSION_START.search(raw):
+        return False
+    rules = _parse_rules(region)
+    if rules is None or rules.international.match(digits):
+        return False
+    if len(digits) < rules.shortest:
+        return True
+    return (
+        len(digits) <= _LONGEST_PARSED
+        and not digits.startswith(rules.code)
+        and rules.national_prefix.match(digits) is None
+        and (len(digits) not in rules.lengths or rules.general.fullmatch(digits) is None)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ParseRules:
+    """What phonenumbers.parse does with a region's national numbers, as _valid_nowhere needs it."""
+
+    code: str  # the country code, which parse may take off a number that starts with it
+    lengths: frozenset[int]  # of the valid national numbers of that code
+    general: re.Pattern[str]  # any valid national number of that code fits it
+    shortest: int  # 0 where a national prefix rule may add digits ("268\\1" in Antigua)
+    international: re.Pattern[str]
+    national_prefix: re.Pattern[str]
+
+
+@cache
+def _parse_rules(region: str) -> _ParseRules | None:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if metadata is None or not metadata.country_code:
+        return None
+    lengths = _valid_lengths(metadata.country_code)
+    if not lengths:
+        return None
+    main = phonenumbers.PhoneMetadata.metadata_for_region(
+        phonenumbers.region_code_for_country_code(metadata.country_code)
+    )
+    adds = any(
+        m is None or _may_add_digits(m.national_prefix_transform_rule) for m in (metadata, main)
+    )
+    return _ParseRules(
+        str(metadata.country_code),
+        lengths,
+        _general_pattern(metadata.country_code),
+        0 if adds else min(lengths),
+        re.compile(metadata.international_prefix or "(?!)"),
+        re.compile(metadata.national_prefix_for_parsing or "(?!)"),
+    )
+
+
+def _general_pattern(country_code: int) -> re.Pattern[str]:
+    """The general patterns of all regions of a country code, as one."""
+    patterns = []
+    for region in phonenumbers.region_codes_for_country_code(country_code):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            country_code, region
+        )
+        general = metadata.general_desc if metadata else None
+        if general is None or general.national_number_pattern is None:
+            return re.compile(r"\d*")  # not known: anything may fit
+        patterns.append(f"(?:{general.national_number_pattern})")
+    return re.compile("|".join(patterns))
+
+
+def _may_add_digits(transform: str | None) -> bool:
+    """A national prefix rule that writes more than one group of its match back ("9\\1")."""
+    return bool(transform) and re.fullmatch(r"\\[1-9]", transform or "") is None
 
 
 def has_phone_length(raw: str, digits: int) -> bool:

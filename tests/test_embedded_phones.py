@@ -1,0 +1,91 @@
+"""Phones: the shortcuts taken before phonenumbers.parse and is_valid_number answer as they do.
+
+Seeded texts shaped like phone numbers (each region's example numbers, cut, lengthened, with
+digits put before them, and digit soup with separators), read in every region phonenumbers knows.
+"""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+
+from redaction.embedded import phones
+
+_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+_TYPES = (
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+)
+
+
+def _shaped(rng: random.Random) -> str:
+    example = phonenumbers.example_number_for_type(rng.choice(_REGIONS), rng.choice(_TYPES))
+    if example is None:
+        return "0" + "".join(rng.choice("0123456789") for _ in range(9))
+    written = phonenumbers.format_number(example, rng.choice((0, 1, 2))).lstrip("+")
+    change = rng.randint(-4, 3)
+    if change < 0:
+        written = written[:change]
+    written += "".join(rng.choice("0123456789") for _ in range(max(0, change)))
+    if rng.random() < 0.3:
+        written = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 3))) + written
+    return written
+
+
+def _soup(rng: random.Random) -> str:
+    lead = rng.choice(("", "0", "00", "1", "011", "55", "0 ", "("))
+    body = "".join(rng.choice("0123456789 -./()\t") for _ in range(rng.randint(2, 19)))
+    return (lead + body).strip()
+
+
+def _raws(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [make(rng) for _ in range(count) for make in (_shaped, _soup)]
+
+
+def _parsed(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The parsed number; None where parse finds no number at all, which it says before it looks
+    at the region (so it would have raised in the region tried instead: _valid_number's None)."""
+    try:
+        return phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as error:
+        if error.error_type != error.NOT_A_NUMBER:
+            raise
+        return None
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_skipped_parse_gives_no_valid_number(seed: int) -> None:
+    skipped = 0
+    for raw in _raws(100, seed):
+        digits = phones._digits(raw)
+        for region in _REGIONS:
+            if not phones._valid_nowhere(raw, digits, region):
+                continue
+            skipped += 1
+            number = _parsed(raw, region)
+            assert number is None or not phonenumbers.is_valid_number(number), (raw, region)
+    assert skipped > 5_000  # the shortcut is taken, and so tested
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_length_check_answers_as_is_valid_number(seed: int) -> None:
+    for raw in _raws(100, seed):
+        for region in _REGIONS[seed::6]:
+            try:
+                number = phonenumbers.parse(raw, region)
+            except phonenumbers.NumberParseException:
+                continue
+            assert phones._is_valid(number) == phonenumbers.is_valid_number(number), raw
+
+
+def test_a_prefix_rule_that_adds_digits_disables_the_length_bound() -> None:
+    assert phones._may_add_digits("268\\1")  # Antigua: 7 local digits read as 268 + 7
+    assert not phones._may_add_digits("\\2")  # Brazil: a group of the match is kept
+    assert not phones._may_add_digits(None)
+    rules = phones._parse_rules("AG")
+    assert rules is not None
+    assert rules.shortest == 0
