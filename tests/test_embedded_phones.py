@@ -89,3 +89,15 @@ def test_a_prefix_rule_that_adds_digits_disables_the_length_bound() -> None:
     rules = phones._parse_rules("AG")
     assert rules is not None
     assert rules.shortest == 0
+
+
+def test_a_national_prefix_is_read_as_parse_reads_it() -> None:
+    australia, brazil = phones._parse_rules("AU"), phones._parse_rules("BR")
+    assert australia is not None
+    assert brazil is not None
+    assert australia.readings("0412345678") == ("0412345678", "412345678")
+    assert australia.readings("412345678") == ("412345678",)
+    # Brazil: a carrier code after the trunk prefix is dropped with it ("0 15 11 99998888").
+    assert brazil.readings("0151199998888") == ("0151199998888", "1199998888")
+    number = phonenumbers.parse("0151199998888", "BR")
+    assert phonenumbers.national_significant_number(number) == "1199998888"

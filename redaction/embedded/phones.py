@@ -273,10 +273,11 @@ def _valid_nowhere(raw: str, digits: str, region: str) -> bool:
     """Whether ``phonenumbers.parse(raw, region)`` can only give a number that is valid nowhere,
     without raising. Its national number is ``raw``'s digits, or fewer once a national prefix or
     the country code is taken off; so it is known invalid if there are fewer digits than the
-    country's shortest valid number, or if nothing is taken off and the digits fit no region of
-    the country code (is_valid_number's first test). Never said of digits after the region's
-    international prefix (any country's number), non-ASCII digits, or characters that may
-    start an extension."""
+    country's shortest valid number, or, where the digits do not start with the country code, if
+    no reading of its national prefix (none, or the prefix taken off as parse takes it off) fits
+    a region of the country code (is_valid_number's first test). Never said of digits after the
+    region's international prefix (any country's number), non-ASCII digits, or characters that
+    may start an extension."""
     if not digits.isascii() or _EXTENSION_START.search(raw):
         return False
     rules = _parse_rules(region)
@@ -284,11 +285,11 @@ def _valid_nowhere(raw: str, digits: str, region: str) -> bool:
         return False
     if len(digits) < rules.shortest:
         return True
-    return (
-        len(digits) <= _LONGEST_PARSED
-        and not digits.startswith(rules.code)
-        and rules.national_prefix.match(digits) is None
-        and (len(digits) not in rules.lengths or rules.general.fullmatch(digits) is None)
+    if digits.startswith(rules.code):
+        return False
+    return all(
+        len(national) <= _LONGEST_PARSED and not rules.fits(national)
+        for national in rules.readings(digits)
     )
 
 
@@ -302,6 +303,20 @@ class _ParseRules:
     shortest: int  # 0 where a national prefix rule may add digits ("268\\1" in Antigua)
     international: re.Pattern[str]
     national_prefix: re.Pattern[str]
+    transform: str  # how the national prefix is rewritten, if it is ("" where it is taken off)
+
+    def fits(self, national: str) -> bool:
+        return len(national) in self.lengths and self.general.fullmatch(national) is not None
+
+    def readings(self, digits: str) -> tuple[str, ...]:
+        """The national numbers parse may make of ``digits`` (with no country code taken off),
+        as phonenumbers' _maybe_strip_national_prefix_carrier_code makes them."""
+        prefix = self.national_prefix.match(digits)
+        if prefix is None:
+            return (digits,)
+        if not self.transform or not prefix.groups() or prefix.groups()[-1] is None:
+            return digits, digits[prefix.end() :]
+        return digits, self.national_prefix.sub(self.transform, digits, count=1)
 
 
 @cache
@@ -325,6 +340,7 @@ def _parse_rules(region: str) -> _ParseRules | None:
         0 if adds else min(lengths),
         re.compile(metadata.international_prefix or "(?!)"),
         re.compile(metadata.national_prefix_for_parsing or "(?!)"),
+        metadata.national_prefix_transform_rule or "",
     )
 
 
