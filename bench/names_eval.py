@@ -1,13 +1,15 @@
 """Person names of the embedded detector on third-party annotated English text (UNER).
 
     .venv/bin/python bench/names_eval.py [--half dev|heldout|both] [--examples N] [--presidio]
-        [--ner MODEL]
+        [--ner MODEL] [--threshold T] [--keep-rules S]
 
 Per half: recall (expected names whose every character lies inside a found Person span), exact
 recall (found with the same span), precision (found Person spans that overlap an expected name),
 and false positives on name-free sentences with at least three capitalised words (per 20 such
-sentences). Then the finder's speed on the whole half. Data and licence:
-tests/eval_thirdparty/names/README.md. Examples are printed for the dev half only.
+sentences). Then the finder's speed on the whole half. Two rows: the rules alone (``rules``) and
+the default finder (``tagger``: the rules' names as features of the CRF tagger, name_model.py;
+``--threshold`` and ``--keep-rules`` override its two dev-chosen settings). Data and licence:
+tests/eval_thirdparty/names/README.md. Examples are printed for the dev half only (tagger row).
 ``--presidio``: Presidio with a spaCy pipeline beside it (bench/presidio_ner.py, its PERSON spans).
 ``--ner MODEL``: the [ner] extra's spaCy pipeline through this project's SpacyFinder (a venv with
 spaCy and MODEL installed: ``make ner``), its Person spans.
@@ -25,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import presidio_ner
-from redaction.embedded.names import NameFinder, load_gazetteer
+from redaction.embedded.names import KEEP_RULES, MODEL_THRESHOLD, NameFinder, load_gazetteer
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "eval_thirdparty" / "names"
 CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
@@ -84,20 +86,27 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=0)
     parser.add_argument("--presidio", action="store_true")
     parser.add_argument("--ner", metavar="MODEL")
+    parser.add_argument("--threshold", type=float, default=MODEL_THRESHOLD)
+    parser.add_argument("--keep-rules", type=float, default=KEEP_RULES)
     args = parser.parse_args()
     started = time.perf_counter()
     load_gazetteer()
     print(f"gazetteer loaded in {time.perf_counter() - started:.3f} s")
-    finder = NameFinder()
+    finders = {
+        "rules": NameFinder(model=None),
+        "tagger": NameFinder(threshold=args.threshold, keep_rules=args.keep_rules),
+    }
     for half in ["dev", "heldout"] if args.half == "both" else [args.half]:
         rows = load(half)
         texts = [r["text"] for r in rows]
-        ours = [[(e.offset, e.end) for e in finder.find_entities(t)] for t in texts]
-        result = evaluate(rows, ours, args.examples if half == "dev" else 0)
         chars = sum(len(t) for t in texts)
-        best = min(_timed(finder, rows) for _ in range(3))
-        print(half, json.dumps({k: round(v, 3) for k, v in result.items()}))
-        print(f"{half} speed: {chars / best / 1e6:.2f} M chars/s ({chars} chars)")
+        for name, finder in finders.items():
+            ours = [[(e.offset, e.end) for e in finder.find_entities(t)] for t in texts]
+            shown = args.examples if half == "dev" and name == "tagger" else 0
+            result = evaluate(rows, ours, shown)
+            best = min(_timed(finder, rows) for _ in range(3))
+            print(half, name, json.dumps({k: round(v, 3) for k, v in result.items()}))
+            print(f"{half} {name} speed: {chars / best / 1e6:.2f} M chars/s ({chars} chars)")
         if args.presidio:
             found, seconds = presidio_ner.findings(texts)
             spans = [[(a, b) for a, b, kind, _ in row if kind == "PERSON"] for row in found]

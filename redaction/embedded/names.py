@@ -28,9 +28,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from redaction.embedded.name_model import (
+    Features,
+    NameModel,
+    sentences,
+    tokenize,
+    worth_tagging,
+)
 from redaction.entities import Entity
 
 CATEGORY = "Person"
+# The tagger's mean marginal a span needs, and the score from which a name the rules found is kept
+# beside the tagger's (overlapping spans are merged): both chosen on the dev half.
+MODEL_THRESHOLD = 0.8
+KEEP_RULES = 0.6
+DEFAULT_MODEL = NameModel()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -61,6 +73,8 @@ _HEADER = re.compile(
     rf"|(?<![\w.@/\\]){_NOTES}(?=(?:/[A-Z][\w-]*)+@[A-Za-z])"
 )
 _TOKEN = re.compile(rf"{_INITIAL}|{_CAP}|[^\W\d_]+")
+# A URL or an e-mail address with a domain (a Notes address such as "Traci Warner@ENRON" has none).
+_REFERENCE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _POSSESSIVE = re.compile(r"['\u2019]s$")
 
 TITLES = _words(
@@ -204,6 +218,35 @@ def load_gazetteer() -> Gazetteer:
     )
 
 
+def _scores(spans: list[tuple[int, int]], ruled: list[Entity]) -> list[float]:
+    """The score of the rules' name each ``[start, end)`` lies in, 0 for none."""
+    return [
+        max((r.score for r in ruled if r.offset <= a and b <= r.end), default=0.0) for a, b in spans
+    ]
+
+
+def _outside_references(text: str, found: list[Entity]) -> list[Entity]:
+    """Without the names inside a URL or an e-mail address ("/people/John-Smith"): the URL or
+    the address is masked whole by the structured detector."""
+    if not found or not ("@" in text or "//" in text or "www." in text):
+        return found
+    spans = [m.span() for m in _REFERENCE.finditer(text)]
+    return [e for e in found if not any(a < e.end and e.offset < b for a, b in spans)]
+
+
+def _merged(found: list[Entity]) -> list[Entity]:
+    """Overlapping spans made one, with the higher score; left to right."""
+    out: list[Entity] = []
+    for e in sorted(found, key=lambda e: (e.offset, -e.length)):
+        if out and e.offset < out[-1].end:
+            last = out[-1]
+            end = max(last.end, e.end)
+            out[-1] = Entity(last.offset, end - last.offset, CATEGORY, max(last.score, e.score))
+        else:
+            out.append(e)
+    return out
+
+
 def _acronym(word: str) -> bool:
     return len(word) > 1 and word.isupper()
 
@@ -213,14 +256,63 @@ def _fold(word: str) -> str:
 
 
 class NameFinder:
-    """Finds person names in English text; ``find_entities`` as the NER plug-in point."""
+    """Finds person names in English text; ``find_entities`` as the NER plug-in point.
+
+    With ``model`` (the default: the tagger of ``name_model.py``), the rules' names are the
+    tagger's features and the tagger decides; ``model=None`` keeps the rules alone.
+    """
 
     categories = frozenset({CATEGORY})
 
-    def __init__(self, gazetteer: Gazetteer | None = None) -> None:
+    def __init__(
+        self,
+        gazetteer: Gazetteer | None = None,
+        model: NameModel | None = DEFAULT_MODEL,
+        *,
+        threshold: float = MODEL_THRESHOLD,
+        keep_rules: float = KEEP_RULES,
+    ) -> None:
         self._g = gazetteer if gazetteer is not None else load_gazetteer()
+        self._model = model
+        self._features = Features(self._g, TITLES)
+        self._threshold = threshold
+        self._keep_rules = keep_rules
 
     def find_entities(self, text: str) -> list[Entity]:
+        ruled = self.rule_entities(text)
+        if self._model is None:
+            found = ruled
+        else:
+            tagged = self._tagged(text, ruled, self._model)
+            found = _merged([*tagged, *(r for r in ruled if r.score >= self._keep_rules)])
+        return _outside_references(text, found)
+
+    def _tagged(self, text: str, ruled: list[Entity], model: NameModel) -> list[Entity]:
+        found: list[Entity] = []
+        for start, end in sentences(text):
+            tokens = tokenize(text[start:end])
+            words = [t.text for t in tokens]
+            if words and worth_tagging(words, self._g):
+                spans = [(t.start + start, t.end + start) for t in tokens]
+                found += self._sentence_names(words, spans, _scores(spans, ruled), model)
+        return found
+
+    def _sentence_names(
+        self, words: list[str], spans: list[tuple[int, int]], marks: list[float], model: NameModel
+    ) -> list[Entity]:
+        found: list[Entity] = []
+        for first, last, score in model.tag(self._features(words, marks)):
+            # A title before the name is not part of it, as with the rules: "Dr. Okonkwo".
+            head = first
+            while head < last and _fold(words[head].rstrip(".")) in TITLES:
+                head += 1
+            if score >= self._threshold:
+                a, b = spans[head][0], spans[last][1]
+                found.append(Entity(a, b - a, CATEGORY, round(0.6 + 0.3 * score, 3)))
+        return found
+
+    def rule_entities(self, text: str) -> list[Entity]:
+        """The names the rules alone find (the tagger's ``rule`` feature)."""
         headed = ('"' in text or "@" in text) and _HEADER.finditer(text)
         found = [Entity(m.start(), m.end() - m.start(), CATEGORY, 0.85) for m in headed or ()]
         headers = [(e.offset, e.end) for e in found]
