@@ -96,8 +96,9 @@ class Settings(BaseSettings):
     @field_validator("pii_embedded_names")
     @classmethod
     def _name_lists_are_installed(cls, value: bool) -> bool:
-        """The name lists are an extra (they add about 20 MB): a missing one stops start-up."""
-        if value and not (_importable("faker") and _importable("names")):
+        """The name lists and the tagger's runtime are an extra (about 25 MB): a missing one
+        stops start-up."""
+        if value and not all(_importable(m) for m in ("faker", "names", "pycrfsuite")):
             raise ValueError("needs the name lists: pip install '.[names]'")
         return value
 
