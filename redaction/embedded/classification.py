@@ -471,18 +471,15 @@ def _code_verdict(scan: Scan, start: int, end: int, around: _Around) -> _Verdict
 def _best_rule(rules: RuleSet, value: str, context: Context) -> _Verdict | None:
     """The highest-scoring rule whose shape and check hold (the first listed among equals);
     checks are run best score first and stop at the first that holds."""
-    shaped = [
-        (context.adjust(rule.base, rule.cues), index, rule)
-        for index, rule in enumerate(rules.of_length(len(value)))
-        if rule.shape.fullmatch(value)
-    ]
-    shaped.sort(key=lambda item: (-item[0], item[1]))
-    for score, _, rule in shaped:
+    shaped = [rule for rule in rules.of_length(len(value)) if rule.shape.fullmatch(value)]
+    if len(shaped) > 1:  # a stable sort: the first listed among equals stays first
+        shaped.sort(key=lambda rule: -context.adjust(rule.base, rule.cues))
+    for rule in shaped:
         if rule.is_valid(value):
             category = rule.category
             if category == "EUTaxIdentificationNumber":
                 category = identifiers.vat_category(value)
-            return _Verdict(category, score)
+            return _Verdict(category, context.adjust(rule.base, rule.cues))
     return None
 
 
