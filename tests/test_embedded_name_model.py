@@ -93,10 +93,12 @@ def test_a_long_word_without_an_at_sign_is_tokenized_in_linear_time() -> None:
     assert len(tokenize("a" * 200_000)) == 1
 
 
-def test_text_without_capitals_or_known_names_is_not_tagged() -> None:
+def test_text_without_capitalised_words_past_the_start_is_not_tagged() -> None:
     from redaction.embedded.name_model import worth_tagging
 
     lists = load_gazetteer()
     assert not worth_tagging(["the", "invoice", "is", "attached", "."], lists)
     assert not worth_tagging(["The", "invoice", "is", "attached", "."], lists)
     assert worth_tagging(["ask", "Priya", "about", "it"], lists)
+    assert worth_tagging(["Priya", "asked", "."], lists)
+    assert not worth_tagging(["max", "and", "jen", "said", "so"], lists)

@@ -196,16 +196,15 @@ def _word_features(seen: list[_Word], rules: list[str], i: int) -> list[str]:
 
 
 def worth_tagging(words: Sequence[str], lists: Lists) -> bool:
-    """A capitalised word past the sentence start (not ``I``), or a known name anywhere."""
+    """A capitalised word past the sentence start (not ``I``), or a first word that is no common
+    word. Lower-case names ("max and jen") are left to the rules: too many English words are a
+    given name somewhere ("said", "storm", "unique")."""
     for i, word in enumerate(words):
-        low = _fold(word)
         if word[:1].isupper() and word not in ("I", "I'm"):
             if i > 0 and words[i - 1] not in _OPENERS:
                 return True
-            if low not in lists.common:
+            if _fold(word) not in lists.common:
                 return True
-        elif low in lists.given and low not in lists.common:
-            return True
     return False
 
 

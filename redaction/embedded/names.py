@@ -73,6 +73,7 @@ _HEADER = re.compile(
     rf"|(?<![\w.@/\\]){_NOTES}(?=(?:/[A-Z][\w-]*)+@[A-Za-z])"
 )
 _TOKEN = re.compile(rf"{_INITIAL}|{_CAP}|[^\W\d_]+")
+_CAPITAL = re.compile(f"[{_UPPER}]")
 # A URL or an e-mail address with a domain (a Notes address such as "Traci Warner@ENRON" has none).
 _REFERENCE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _POSSESSIVE = re.compile(r"['\u2019]s$")
@@ -289,7 +290,11 @@ class NameFinder:
 
     def _tagged(self, text: str, ruled: list[Entity], model: NameModel) -> list[Entity]:
         found: list[Entity] = []
+        if not _CAPITAL.search(text):
+            return found
         for start, end in sentences(text):
+            if not _CAPITAL.search(text, start, end):
+                continue
             tokens = tokenize(text[start:end])
             words = [t.text for t in tokens]
             if words and worth_tagging(words, self._g):
