@@ -34,8 +34,11 @@ class Context:
         """True if any cue occurs: one-word cues as words, cues with a space as phrases."""
         if not self.words.isdisjoint(cues):
             return True
-        phrases = _ascii_phrases(cues) if self.window.isascii() else _phrases(cues)
-        return any(phrase in self.window for phrase in phrases)
+        window = self.window
+        for phrase in _ascii_phrases(cues) if window.isascii() else _phrases(cues):
+            if phrase in window:
+                return True
+        return False
 
     def adjust(self, base: float, cues: frozenset[str]) -> float:
         """The base score, raised by a cue for the category or lowered by a negative cue."""
