@@ -230,10 +230,11 @@ def _valid_number(
             return None
         return number if _is_valid(number) else None
     digits = _digits(raw)
+    plain = _plain(raw, digits)
     for region in regions:
         if as_written and not _written_as_in(digits, region):
             continue
-        if _valid_nowhere(raw, digits, region):
+        if plain and _valid_nowhere(digits, region):
             continue
         try:
             number = phonenumbers.parse(raw, region)
@@ -269,17 +270,20 @@ def _valid_lengths(country_code: int) -> frozenset[int]:
     return frozenset(lengths)
 
 
-def _valid_nowhere(raw: str, digits: str, region: str) -> bool:
+def _plain(raw: str, digits: str) -> bool:
+    """ASCII digits, and no character that phonenumbers may read as the start of an extension."""
+    return digits.isascii() and _EXTENSION_START.search(raw) is None
+
+
+def _valid_nowhere(digits: str, region: str) -> bool:
     """Whether ``phonenumbers.parse(raw, region)`` can only give a number that is valid nowhere,
-    without raising. Its national number is ``raw``'s digits, or fewer once a national prefix or
-    the country code is taken off; so it is known invalid if there are fewer digits than the
-    country's shortest valid number, or, where the digits do not start with the country code, if
-    no reading of its national prefix (none, or the prefix taken off as parse takes it off) fits
-    a region of the country code (is_valid_number's first test). Never said of digits after the
-    region's international prefix (any country's number), non-ASCII digits, or characters that
-    may start an extension."""
-    if not digits.isascii() or _EXTENSION_START.search(raw):
-        return False
+    without raising, for a plain ``raw`` (ASCII digits, and no character that may start an
+    extension) with these ``digits``. Its national number is the digits, or fewer once a
+    national prefix or the country code is taken off; so it is known invalid if there are fewer
+    digits than the country's shortest valid number, or, where the digits do not start with the
+    country code, if no reading of its national prefix (none, or the prefix taken off as parse
+    takes it off) fits a region of the country code (is_valid_number's first test). Never said
+    of digits after the region's international prefix (any country's number)."""
     rules = _parse_rules(region)
     if rules is None or rules.international.match(digits):
         return False
