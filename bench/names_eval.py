@@ -1,15 +1,16 @@
 """Person names of the embedded detector on third-party annotated English text (UNER).
 
     .venv/bin/python bench/names_eval.py [--half dev|heldout|both] [--examples N] [--presidio]
-        [--ner MODEL] [--threshold T] [--keep-rules S]
+        [--ner MODEL] [--threshold T] [--keep-rules S] [--doubt P]
 
 Per half: recall (expected names whose every character lies inside a found Person span), exact
 recall (found with the same span), precision (found Person spans that overlap an expected name),
 and false positives on name-free sentences with at least three capitalised words (per 20 such
 sentences). Then the finder's speed on the whole half. Two rows: the rules alone (``rules``) and
 the default finder (``tagger``: the rules' names as features of the CRF tagger, name_model.py;
-``--threshold`` and ``--keep-rules`` override its two dev-chosen settings). Data and licence:
-tests/eval_thirdparty/names/README.md. Examples are printed for the dev half only (tagger row).
+``--threshold``, ``--keep-rules`` and ``--doubt`` override its dev-chosen settings). Data and
+licence: tests/eval_thirdparty/names/README.md. Examples are printed for the dev half only
+(tagger row).
 ``--presidio``: Presidio with a spaCy pipeline beside it (bench/presidio_ner.py, its PERSON spans).
 ``--ner MODEL``: the [ner] extra's spaCy pipeline through this project's SpacyFinder (a venv with
 spaCy and MODEL installed: ``make ner``), its Person spans.
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import presidio_ner
 from redaction.embedded.name_model import tokenize, worth_tagging
-from redaction.embedded.names import KEEP_RULES, MODEL_THRESHOLD, NameFinder, load_gazetteer
+from redaction.embedded.names import DOUBT, KEEP_RULES, MODEL_THRESHOLD, NameFinder, load_gazetteer
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "eval_thirdparty" / "names"
 CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
@@ -89,13 +90,16 @@ def main() -> None:
     parser.add_argument("--ner", metavar="MODEL")
     parser.add_argument("--threshold", type=float, default=MODEL_THRESHOLD)
     parser.add_argument("--keep-rules", type=float, default=KEEP_RULES)
+    parser.add_argument("--doubt", type=float, default=DOUBT)
     args = parser.parse_args()
     started = time.perf_counter()
     load_gazetteer()
     print(f"gazetteer loaded in {time.perf_counter() - started:.3f} s")
     finders = {
         "rules": NameFinder(model=None),
-        "tagger": NameFinder(threshold=args.threshold, keep_rules=args.keep_rules),
+        "tagger": NameFinder(
+            threshold=args.threshold, keep_rules=args.keep_rules, doubt=args.doubt
+        ),
     }
     for half in ["dev", "heldout"] if args.half == "both" else [args.half]:
         rows = load(half)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -228,8 +228,11 @@ class NameModel:
             self._local.tagger = tagger
         return tagger
 
-    def tag(self, items: list[list[str]]) -> list[tuple[int, int, float]]:
-        """``(first, last, score)`` word indices (inclusive) of each person name found."""
+    def tag(
+        self, items: list[list[str]], asked: Collection[int] = ()
+    ) -> tuple[list[tuple[int, int, float]], dict[int, float]]:
+        """``(first, last, score)`` word indices (inclusive) of each person name found, and for
+        each ``asked`` word the probability that it is part of a name."""
         tagger = self._tagger()
         labels: list[str] = tagger.tag(items)
         found: list[tuple[int, int, float]] = []
@@ -238,11 +241,13 @@ class NameModel:
                 found.append((i, i, 0.0))
             elif label == "I-PER":
                 found[-1] = (found[-1][0], i, 0.0)
-        return [
+        names = [
             (a, b, _mean(tagger.marginal, labels, a, b))
             for a, b, _ in found
             if _wordlike(items[a]) and _wordlike(items[b])
         ]
+        person = {i: tagger.marginal("B-PER", i) + tagger.marginal("I-PER", i) for i in asked}
+        return names, person
 
 
 def _wordlike(item: list[str]) -> bool:

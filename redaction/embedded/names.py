@@ -23,6 +23,7 @@ import importlib
 import pkgutil
 import re
 import sys
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,10 +39,13 @@ from redaction.embedded.name_model import (
 from redaction.entities import Entity
 
 CATEGORY = "Person"
-# The tagger's mean marginal a span needs, and the score from which a name the rules found is kept
-# beside the tagger's (overlapping spans are merged): both chosen on the dev half.
+# The tagger's mean marginal a span needs; the score from which a name the rules found is kept
+# beside the tagger's (overlapping spans are merged); and the tagger's probability under which a
+# rules' name weaker than CUED (no title, cue or header) is dropped: all chosen on the dev half.
 MODEL_THRESHOLD = 0.8
 KEEP_RULES = 0.6
+DOUBT = 0.1
+CUED = 0.85
 DEFAULT_MODEL = NameModel()
 
 
@@ -272,26 +276,35 @@ class NameFinder:
         *,
         threshold: float = MODEL_THRESHOLD,
         keep_rules: float = KEEP_RULES,
+        doubt: float = DOUBT,
     ) -> None:
         self._g = gazetteer if gazetteer is not None else load_gazetteer()
         self._model = model
         self._features = Features(self._g, TITLES)
         self._threshold = threshold
         self._keep_rules = keep_rules
+        self._doubt = doubt
 
     def find_entities(self, text: str) -> list[Entity]:
         ruled = self.rule_entities(text)
         if self._model is None:
             found = ruled
         else:
-            tagged = self._tagged(text, ruled, self._model)
-            found = _merged([*tagged, *(r for r in ruled if r.score >= self._keep_rules)])
+            tagged, doubted = self._tagged(text, ruled, self._model)
+            kept = [r for r in ruled if r.score >= self._keep_rules and r not in doubted]
+            found = _merged([*tagged, *kept])
         return _outside_references(text, found)
 
-    def _tagged(self, text: str, ruled: list[Entity], model: NameModel) -> list[Entity]:
+    def _tagged(
+        self, text: str, ruled: list[Entity], model: NameModel
+    ) -> tuple[list[Entity], set[Entity]]:
+        """The tagger's names, and the rules' weaker names it gives a low probability."""
         found: list[Entity] = []
+        doubted: set[Entity] = set()
         if not _CAPITAL.search(text):
-            return found
+            return found, doubted
+        offsets = [r.offset for r in ruled]  # sorted: rule_entities goes left to right
+        longest = max((r.length for r in ruled), default=0)
         for start, end in sentences(text):
             if not _CAPITAL.search(text, start, end):
                 continue
@@ -299,14 +312,28 @@ class NameFinder:
             words = [t.text for t in tokens]
             if words and worth_tagging(words, self._g):
                 spans = [(t.start + start, t.end + start) for t in tokens]
-                found += self._sentence_names(words, spans, _scores(spans, ruled), model)
-        return found
+                near = ruled[bisect_left(offsets, start - longest) : bisect_left(offsets, end)]
+                names, weak = self._sentence_names(words, spans, near, model)
+                found += names
+                doubted |= weak
+        return found, doubted
 
     def _sentence_names(
-        self, words: list[str], spans: list[tuple[int, int]], marks: list[float], model: NameModel
-    ) -> list[Entity]:
+        self,
+        words: list[str],
+        spans: list[tuple[int, int]],
+        ruled: list[Entity],
+        model: NameModel,
+    ) -> tuple[list[Entity], set[Entity]]:
+        weak = {
+            r: [i for i, (a, b) in enumerate(spans) if r.offset <= a and b <= r.end]
+            for r in ruled
+            if r.score < CUED
+        }
+        asked = {i for indices in weak.values() for i in indices}
+        tagged, person = model.tag(self._features(words, _scores(spans, ruled)), asked)
         found: list[Entity] = []
-        for first, last, score in model.tag(self._features(words, marks)):
+        for first, last, score in tagged:
             # A title before the name is not part of it, as with the rules: "Dr. Okonkwo".
             head = first
             while head < last and _fold(words[head].rstrip(".")) in TITLES:
@@ -314,7 +341,12 @@ class NameFinder:
             if score >= self._threshold:
                 a, b = spans[head][0], spans[last][1]
                 found.append(Entity(a, b - a, CATEGORY, round(0.6 + 0.3 * score, 3)))
-        return found
+        doubted = {
+            r
+            for r, indices in weak.items()
+            if indices and sum(person[i] for i in indices) / len(indices) < self._doubt
+        }
+        return found, doubted
 
     def rule_entities(self, text: str) -> list[Entity]:
         """The names the rules alone find (the tagger's ``rule`` feature)."""
