@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from redaction.embedded import context
 from redaction.embedded.context import cues, read_context
 
 PHONE = cues("phone ring_me 电话")
@@ -37,3 +40,11 @@ def test_phrases_are_found_in_ascii_and_other_windows() -> None:
     start = len("我的电话是")
     assert read_context("我的电话是4155550132", start, start + 10).has(PHONE)
     assert not read_context("call 4155550132", 5, 15).has(PHONE)
+
+
+def test_the_last_clause_is_what_a_split_at_every_clause_end_leaves() -> None:
+    rng = random.Random(14)
+    pieces = [*"no.nr.tel.ph. ,;!?\n\u3001\u3002ab x1\t", "no.", "tel. ", " no. ", ".\n", "。\n"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        assert context._last_clause(text) == context._CLAUSE_END.split(text)[-1], text

@@ -15,8 +15,8 @@ _CLAUSE_END = re.compile(
     r"[.,;!?](?<!\bno\.)(?<!\bnr\.)(?<!\btel\.)(?<!\bph\.)(?:\s|$)|\n"
     r"|[\u3001\u3002\uff01\uff0c\uff1b\uff1f]"
 )
-# A character that every clause end has: most windows have none, and need no _CLAUSE_END scan.
-_CLAUSE_MARK = re.compile(r"[.,;!?\n\u3001\u3002\uff01\uff0c\uff1b\uff1f]")
+# Up to the last character that a clause end starts with (most windows have none).
+_LAST_MARK = re.compile(r".*[.,;!?\n\u3001\u3002\uff01\uff0c\uff1b\uff1f]", re.DOTALL)
 _BEFORE = 48
 _AFTER = 16
 BOOST = 0.35
@@ -77,9 +77,15 @@ def read_context(text: str, start: int, end: int) -> Context:
 
 
 def _last_clause(text: str) -> str:
-    """What follows the last clause end in ``text`` (all of it if there is none)."""
-    if _CLAUSE_MARK.search(text) is None:
+    """What follows the last clause end in ``text`` (all of it if there is none). A clause end
+    at the last mark is the last one (one that starts before it ends no later: two characters
+    at most); otherwise the clause ends are searched for from the start."""
+    mark = _LAST_MARK.match(text)
+    if mark is None:
         return text
+    last = _CLAUSE_END.match(text, mark.end() - 1)
+    if last is not None:
+        return text[last.end() :]
     return _CLAUSE_END.split(text)[-1]
 
 
