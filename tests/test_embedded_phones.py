@@ -12,6 +12,7 @@ import phonenumbers
 import pytest
 
 from redaction.embedded import phones
+from redaction.embedded.context import read_context
 
 _REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 _TYPES = (
@@ -103,3 +104,16 @@ def test_a_national_prefix_is_read_as_parse_reads_it() -> None:
     assert brazil.readings("0151199998888") == ("0151199998888", "1199998888")
     number = phonenumbers.parse("0151199998888", "BR")
     assert phonenumbers.national_significant_number(number) == "1199998888"
+
+
+@pytest.mark.parametrize("words", ["", "call me on", "order no", "whatsapp 电话"])
+def test_no_phone_score_is_above_the_highest_score(words: str) -> None:
+    regions = phones.language_regions("en", phones.DEFAULT_REGIONS)
+    for raw in _raws(60, len(words)):
+        for written in (raw, "+" + raw, "00" + raw, "(+" + raw.replace(" ", ") ", 1)):
+            text = f"{words} {written}"
+            context = read_context(text, len(words) + 1, len(text))
+            highest = phones.highest_score(written, context)
+            for listed, whole in ((False, True), (True, True), (False, False)):
+                score = phones.phone_score(written, regions, context, listed=listed, whole=whole)
+                assert score is None or score <= highest, (written, words)

@@ -432,6 +432,11 @@ def _numeric_verdict(
     ):
         if listed and not value.startswith(("+", "00")) and not context.has(phones.CUES):
             return best  # a bare national number needs a cue: no need to parse it
+        if (
+            best is not None
+            and phones.highest_score(value, context) <= best.score + _CHECKED_MARGIN
+        ):
+            return best  # no phone reading could outscore the checked number
         score = phones.phone_score(
             value, scan.regions, context, listed=listed, whole=around.is_whole(start, end)
         )

@@ -186,6 +186,13 @@ def phone_score(
     return context.adjust(base, CUES)
 
 
+def highest_score(raw: str, context: Context) -> float:
+    """The most that phone_score can give ``raw`` in this context, without a parse: what a
+    reading that scores better already has no need to ask."""
+    national = max(_FORMATTED, _SHAPED, _MOBILE, _CUED, _BARE)
+    return context.adjust(_INTERNATIONAL if _international(raw).startswith("+") else national, CUES)
+
+
 def _is_international_without_plus(raw: str) -> bool:
     """A number written with its country code but no "+" or "00" ("353861234567",
     "55 (17) 6332-2155"): valid once a "+" is put before it, and either a mobile number or
