@@ -432,11 +432,11 @@ def _numeric_verdict(
     ):
         if listed and not value.startswith(("+", "00")) and not context.has(phones.CUES):
             return best  # a bare national number needs a cue: no need to parse it
-        if (
-            best is not None
-            and phones.highest_score(value, context) <= best.score + _CHECKED_MARGIN
+        highest = phones.highest_score(value, context)
+        if highest < scan.min_score or (
+            best is not None and highest <= best.score + _CHECKED_MARGIN
         ):
-            return best  # no phone reading could outscore the checked number
+            return best  # no phone reading could be kept, or outscore the checked number
         score = phones.phone_score(
             value, scan.regions, context, listed=listed, whole=around.is_whole(start, end)
         )
