@@ -11,6 +11,9 @@ Fail-soft: with a ``fallback`` Scanner, a request that allows it (fail-open) has
 detector could not scan read by the seam detector (the embedded one) instead: their entities are
 masked, but they still count as unscanned (the answer stays ``partial``) and ``fallback_docs``
 counts them. A deadline that the detector used up leaves the fallback no time either.
+
+A value read twice (by a seam and the texts' own scan, or by the fallback) is one entity: the
+report holds each span and category once.
 """
 
 from __future__ import annotations
@@ -197,6 +200,7 @@ class Scanner:
             if fallback and self._fallback and report.missed:
                 await self._fall_back(report, chunks, scope)
             _merge(report, seen)
+        report.entities = [_distinct(entities) for entities in report.entities]
         if policy is not None:
             await self._apply_policy(policy, texts, scope.deadline, report)
         return report
@@ -385,6 +389,17 @@ class Scanner:
             logger.error("pii-detector-failure", extra={"pii-error-type": type(error).__name__})
             return FailureReason.DETECTOR_ERROR
         return coverage_of(documents, result)
+
+
+def _distinct(entities: Sequence[Entity]) -> list[Entity]:
+    """Each span and category once, at its highest score, in first-seen order: a seam, and the
+    fallback, read values the texts' own scan (or each other) found too."""
+    best: dict[tuple[int, int, str], Entity] = {}
+    for entity in entities:
+        key = (entity.offset, entity.length, entity.category)
+        if key not in best or entity.score > best[key].score:
+            best[key] = entity
+    return list(best.values())
 
 
 def _merge(report: ScanReport, seams: ScanReport) -> None:

@@ -95,3 +95,38 @@ async def test_a_fully_scanned_request_has_no_fallback(
     status, result = await post_redact(azure_service, BODY)
     assert (status, result["status"]) == (200, "ok")
     assert result["diagnostics"]["fallback_docs"] == 0
+
+
+TWO = {
+    "messages": [{"role": "user", "content": TEXT}, {"role": "user", "content": f"second {TEXT}"}]
+}
+
+
+async def test_a_value_read_by_the_seam_and_the_fallback_counts_once(
+    make_service: ServiceFactory, emulator: Emulator
+) -> None:
+    """The seam around the message boundary and the fallback both read both messages: each
+    masked value counts once in the diagnostics (and the telemetry built from them)."""
+    service = await make_service(
+        language_endpoint=emulator.url, language_api_key=EMULATOR_KEY, pii_cache_enabled=False
+    )
+    status, ok = await post_redact(service, TWO)
+    assert (status, ok["status"]) == (200, "ok")
+    await emulator.inject({"kind": "status", "status": 500, "times": None})
+    status, soft = await post_redact(service, TWO)
+    assert (status, soft["status"]) == (200, "partial")
+    assert soft["redacted_body"] == ok["redacted_body"]
+    for result in (ok, soft):
+        assert result["diagnostics"]["categories"] == {"Email": 2, "PhoneNumber": 2}
+        assert result["diagnostics"]["entity_count"] == 4
+    assert soft["diagnostics"]["fallback_docs"] == soft["diagnostics"]["unscanned_docs"] == 2
+
+
+async def test_a_value_read_by_the_seam_and_the_embedded_detector_counts_once(
+    make_service: ServiceFactory,
+) -> None:
+    service = await make_service(pii_detector="local")
+    status, result = await post_redact(service, TWO)
+    assert (status, result["status"]) == (200, "ok")
+    assert result["diagnostics"]["categories"] == {"Email": 2, "PhoneNumber": 2}
+    assert result["diagnostics"]["entity_count"] == 4
