@@ -1,6 +1,6 @@
 """Equivalence check: the embedded detector's findings at two commits, on the same texts.
 
-    python bench/equivalence.py BASE [--head REF] [--generated N] [--seed S]
+    python bench/equivalence.py BASE [--head REF] [--generated N] [--seed S] [--min-score X]
 
 BASE (and HEAD, if given) are checked out into temporary git worktrees; without ``--head`` the
 working tree is used. Each side runs ``EmbeddedRecognizer().find_entities(text, language)`` in its
@@ -33,8 +33,9 @@ _WORKER = """
 import json, sys
 sys.path.insert(0, ".")
 from redaction.embedded import EmbeddedRecognizer
-recognizer = EmbeddedRecognizer()
-cases = json.load(sys.stdin)
+request = json.load(sys.stdin)
+recognizer = EmbeddedRecognizer(**request["options"])
+cases = request["cases"]
 found = [
     [[e.offset, e.length, e.category, repr(e.score)] for e in recognizer.find_entities(t, lang)]
     for t, lang in cases
@@ -147,10 +148,12 @@ def corpus(generated: int, seed: int) -> dict[str, list[tuple[str, str]]]:
     return sets
 
 
-def findings(tree: Path, cases: Sequence[tuple[str, str]]) -> list[list[object]]:
+def findings(
+    tree: Path, cases: Sequence[tuple[str, str]], options: dict[str, object]
+) -> list[list[object]]:
     out = subprocess.run(
         [sys.executable, "-c", _WORKER],
-        input=json.dumps(cases),
+        input=json.dumps({"cases": cases, "options": options}),
         capture_output=True,
         text=True,
         check=True,
@@ -167,10 +170,17 @@ def worktree(ref: str, into: Path) -> Path:
     return into
 
 
-def compare(sets: dict[str, list[tuple[str, str]]], base: Path, head: Path) -> int:
-    """Prints a line per set and returns how many texts differ in all."""
+def compare(
+    sets: dict[str, list[tuple[str, str]]],
+    base: Path,
+    head: Path,
+    options: dict[str, object] | None = None,
+) -> int:
+    """Prints a line per set and returns how many texts differ in all. ``options``: keyword
+    arguments of EmbeddedRecognizer on both sides (``min_score``, ``phone_regions``)."""
     everything = [case for cases in sets.values() for case in cases]
-    before, after = findings(base, everything), findings(head, everything)
+    before = findings(base, everything, options or {})
+    after = findings(head, everything, options or {})
     differing, offset = 0, 0
     for name, cases in sets.items():
         window = slice(offset, offset + len(cases))
@@ -192,6 +202,7 @@ def main() -> None:
     parser.add_argument("--head", help="a commit (default: the working tree)")
     parser.add_argument("--generated", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--min-score", type=float, help="the recognizer's (default: its own)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     sets = corpus(args.generated, args.seed)
@@ -200,7 +211,8 @@ def main() -> None:
         if args.head:
             trees.append(worktree(args.head, Path(scratch) / "head"))
         try:
-            differing = compare(sets, trees[0], trees[1] if args.head else ROOT)
+            options = {} if args.min_score is None else {"min_score": args.min_score}
+            differing = compare(sets, trees[0], trees[1] if args.head else ROOT, options)
         finally:
             for tree in trees:
                 subprocess.run(
