@@ -401,10 +401,13 @@ def _numeric_verdict(
     scan: Scan, start: int, end: int, around: _Around, *, glued: bool = False
 ) -> _Verdict | None:
     """What a window of digit groups is; one glued to a letter is never a date or an IP address."""
-    value, context = scan.text[start:end], around.context
+    value = scan.text[start:end]
     digits = _digit_count(scan.text, start, end)
     if not _MIN_DIGITS <= digits <= _MAX_DIGITS:
-        return None if glued or digits < 4 else _ip_verdict(value, context)
+        if glued or digits < 4 or value.count(".") != 3:
+            return None  # no IP address either (_ip_verdict): no need to read the context
+        return _ip_verdict(value, around.context)
+    context = around.context
     if _SPREAD.search(value):
         return _spread_card_verdict(scan.text, start, end, context)
     if not glued:
