@@ -96,12 +96,8 @@ def test_whitespace_escapes_stay_so_no_name_is_cut(written: str) -> None:
 @pytest.mark.parametrize(
     "kept",
     [
-        "\\ud83d alone",  # a lone surrogate escape stays as written
-        "\\ude00\\ud83d",  # a pair in the wrong order is two lone surrogates
-        "%FF and %e9",  # a byte >= 0x80 that starts no valid UTF-8 sequence
-        "%C0%80",  # overlong UTF-8
         "&unknown; &amp &lt",  # unknown named references; named ones need their ";"
-        "100% & C:\\path\\b\\f",  # no escape at all
+        "100% & C:\\path\\q\\z",  # no escape at all
         "x\ufdfay",  # NFKC of U+FDFA is 18 chars: kept
     ],
 )
@@ -109,6 +105,35 @@ def test_what_is_not_a_disguise_is_kept(kept: str) -> None:
     canonical = canonicalize(kept)
     assert canonical.text == kept
     assert canonical.identity
+
+
+@pytest.mark.parametrize(
+    ("kept", "escape"),
+    [
+        ("\\ud83d alone", "\\ud83d"),  # a lone surrogate escape stays as written
+        ("\\ude00\\ud83d", "\\ude00"),  # a pair in the wrong order is two lone surrogates
+        ("%FF and %e9", "%FF"),  # a byte >= 0x80 that starts no valid UTF-8 sequence
+        ("%C0%80", "%C0"),  # overlong UTF-8
+        ("C:\\path\\b\\f", "\\b"),  # JSON's control escapes stay as written
+        ("\\u{110000}x", "\\u{110000}"),  # beyond Unicode
+    ],
+)
+def test_an_escape_kept_as_written_is_masked_whole(kept: str, escape: str) -> None:
+    canonical = canonicalize(kept)
+    assert canonical.text == kept
+    start = kept.index(escape)
+    for inside in range(start, start + len(escape)):
+        assert canonical.to_original(inside, inside + 1) == (start, start + len(escape))
+
+
+def test_a_span_starting_inside_a_kept_escape_covers_the_escape() -> None:
+    text = '{"\\udc00quokka.zeta@example.com": 1, "b": "\\nann.lee@example.com"}'
+    canonical = canonicalize(text)
+    assert canonical.text == text
+    first, quote = text.index("udc00"), text.index('"', 3)
+    assert canonical.to_original(first, quote) == (first - 1, quote)
+    second = text.index("nann")
+    assert canonical.to_original(second, second + 4) == (second - 1, second + 4)
 
 
 def test_bytes_that_are_not_utf8_decode_only_below_0x80() -> None:
@@ -295,8 +320,11 @@ def test_a_canonical_ascii_text_is_its_own_canonical_form(text: str) -> None:
     # " @" made by decoding is joined only by a pass that scans around it again
     if canonical.text.isascii() and " @" not in canonical.text and "@ " not in canonical.text:
         again = canonicalize(canonical.text)
-        assert again.identity
         assert again.text == canonical.text
+        for index in range(len(again.text)):  # each char itself, or inside an escape kept whole
+            start, end = again.to_original(index, index + 1)
+            assert start <= index < end
+            assert again.identity or end - start == 1 or again.text[start] in "%\\"
 
 
 @settings(derandomize=True, database=None, max_examples=200)

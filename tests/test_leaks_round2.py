@@ -364,6 +364,76 @@ async def test_arguments_stay_strict_json(
     _strict_json(redacted)
 
 
+QUOKKA = "quokka.zeta@example.com"
+# A lone surrogate spelled in the JSON of tool-call arguments (in a key, a value, arguments
+# nested in arguments): refused with a 400, as one in the body itself is.
+LONE_SURROGATE_ARGUMENTS = {
+    "key": '{"\\udc00' + QUOKKA + '": 1}',
+    "value": '{"a": "\\udc00' + QUOKKA + '"}',
+    "nested": args({"arguments": '{"a": "\\ud800' + QUOKKA + '"}'}),
+}
+
+
+def _call_arguments(result: dict[str, Any]) -> str:
+    arguments: str = result["redacted_body"]["messages"][-1]["tool_calls"][0]["function"][
+        "arguments"
+    ]
+    return arguments
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("place", list(LONE_SURROGATE_ARGUMENTS))
+async def test_a_lone_surrogate_in_arguments_is_refused_as_in_the_body(
+    service: tuple[str, TestClient[Any, Any]], place: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    detector, client = service
+    body = with_call(LONE_SURROGATE_ARGUMENTS[place])
+    status, result = await redact_case(detector, client, body, (QUOKKA,), None, caplog)
+    assert (status, result["error"]["code"]) == (400, "InvalidRequest")
+    assert "arguments" in result["error"]["message"]
+
+
+async def test_a_lone_surrogate_in_arguments_is_refused_however_the_body_spells_it(
+    local_service: TestClient[Any, Any],
+) -> None:
+    """``\\u005c`` is the backslash: the body holds no surrogate escape of its own."""
+    raw = json.dumps({"body": with_call(LONE_SURROGATE_ARGUMENTS["value"])})
+    raw = raw.replace("\\\\udc00", "\\u005cudc00")
+    assert "\\u005cudc00" in raw
+    headers = {"Content-Type": "application/json"}
+    response = await local_service.post("/redact", data=raw, headers=headers)
+    assert response.status == 400
+    assert QUOKKA not in await response.text()
+
+
+DEPTH = 3000  # deeper than Python's JSON parser goes: the arguments are scanned as written
+# Arguments scanned as written: a mask that starts inside an escape kept as written (``\\n``, a
+# lone surrogate) covers the whole escape; JSON stays JSON, and no half escape is left.
+KEPT_ESCAPE_ARGUMENTS = {
+    "newline-too-deep": "[" * DEPTH + '"\\n' + QUOKKA + '"' + "]" * DEPTH,
+    "tab-too-deep": "[" * DEPTH + '{"\\t' + QUOKKA + '": 1}' + "]" * DEPTH,
+    "surrogate-not-json": '{"a": "\\udc00' + QUOKKA + '"',
+}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("name", list(KEPT_ESCAPE_ARGUMENTS))
+async def test_a_mask_never_leaves_half_an_escape_in_arguments(
+    service: tuple[str, TestClient[Any, Any]], name: str
+) -> None:
+    """Posted directly: ``redact_case``'s key reader cannot parse JSON this deep."""
+    _, client = service
+    response = await client.post("/redact", json={"body": with_call(KEPT_ESCAPE_ARGUMENTS[name])})
+    result = await response.json()
+    assert is_ok(response.status, result)
+    redacted = _call_arguments(result)
+    assert "uokka" not in redacted
+    assert "example" not in redacted
+    assert "\\" not in redacted  # the escape went with the mask that started inside it
+    if name.endswith("too-deep"):
+        _strict_json(redacted[DEPTH:-DEPTH])
+
+
 # --- false positives: ordinary bodies come back unchanged --------------------------------------
 
 _RNG = random.Random(12)

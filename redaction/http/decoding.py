@@ -27,6 +27,7 @@ from redaction.models import (
     RestoreConfig,
     RestoreRequest,
 )
+from redaction.planning.body import JSON_TEXT_KEYS, holds_lone_surrogate
 from redaction.policy.tenant import check_config
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -98,9 +99,10 @@ def _json_problem(error: ValueError) -> str:
 
 
 def check_shape(document: Any, limits: InputLimits, *, surrogates: bool = True) -> None:
-    """Nesting depth, value count and well-formed Unicode, in one iterative walk.
-    ``surrogates=False``: the document cannot hold a surrogate (its JSON has no ``\\uD8..``
-    to ``\\uDF..`` escape), so strings are not searched for one."""
+    """Nesting depth, value count and well-formed Unicode, in one iterative walk; tool-call
+    arguments (JSON in a string) are held to the same Unicode rule. ``surrogates=False``: the
+    document cannot hold a surrogate (its JSON has no ``\\uD8..`` to ``\\uDF..`` escape), so
+    its strings and keys are not searched for one."""
     stack: list[tuple[Any, int]] = [(document, 1)]
     values = 0
     while stack:
@@ -116,6 +118,7 @@ def check_shape(document: Any, limits: InputLimits, *, surrogates: bool = True) 
             stack.extend((item, depth + 1) for item in value.values())
             if surrogates and any(_LONE_SURROGATE.search(key) for key in value):
                 raise InvalidRequestError("a key holds an unpaired UTF-16 surrogate")
+            _check_json_texts(value)
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
         if values > limits.max_strings:
@@ -123,6 +126,15 @@ def check_shape(document: Any, limits: InputLimits, *, surrogates: bool = True) 
                 f"the body holds more than {limits.max_strings} JSON values and keys",
                 [{"field": "body", "limit": limits.max_strings}],
             )
+
+
+def _check_json_texts(value: Mapping[str, Any]) -> None:
+    """The JSON texts in an object (tool-call arguments) spell no lone surrogate either. Not
+    gated on the body's own escapes: ``\\u005cudc00`` spells one there without any."""
+    for key in JSON_TEXT_KEYS:
+        nested = value.get(key)
+        if isinstance(nested, str) and holds_lone_surrogate(nested):
+            raise InvalidRequestError(f"the JSON text in {key} holds an unpaired UTF-16 surrogate")
 
 
 def validate_request(document: dict[str, Any]) -> RedactRequest:

@@ -6,8 +6,10 @@ location. Only a short list of slots is exempt, and only when the value has the 
 OpenAI schema fixes for it (``vocabulary.exempt``): a model name, an exact role, an enum token, an
 id. Base64 is skipped only in binary slots, and only when it decodes to bytes that are not text;
 text behind base64 (``data:text/plain;base64,...``) is decoded and scanned. Tool-call arguments
-are parsed as JSON and walked like the body. Messages whose role is exactly a known role that
-``scan_roles`` does not list are left alone; any other role is scanned.
+are parsed as JSON and walked like the body (a lone surrogate spelled in them is refused by the
+request decoder, as one in the body is: ``holds_lone_surrogate``); arguments that are not JSON,
+or nest too deeply for the parser, are scanned as written. Messages whose role is exactly a
+known role that ``scan_roles`` does not list are left alone; any other role is scanned.
 
 ``replace_texts`` returns a copy of the body with some of those texts replaced: a string in
 place, a key renamed (keys stay unique, order kept), a number turned into the masked string, an
@@ -46,6 +48,8 @@ FREE_FORM = frozenset(
     {"metadata", "parameters", "schema", "json_schema", "properties", "examples", "default"}
     | {"enum", "const", "variables", "arguments", "output", "format", "user_location"}
 )
+# Keys whose string value is a JSON text of its own (tool-call arguments): walked as JSON.
+JSON_TEXT_KEYS = frozenset({"arguments"})
 BINARY_KEYS = frozenset({"data", "b64_json", "file_data", "image_url", "url", "audio", "image"})
 # Kept for /restore, which walks model answers: keys whose values are never model prose there.
 STRUCTURAL_KEYS = frozenset(
@@ -136,11 +140,44 @@ def replace_texts(
 
 def strict_json_loads(encoded: str) -> Any:
     """JSON as the request decoder reads it: no duplicate keys, no NaN/Infinity, no lone
-    surrogates. Anything else is not treated as JSON (its text is then scanned as a whole)."""
+    surrogates (the decoder refuses those first). Anything else is not treated as JSON (its text
+    is then scanned as a whole)."""
     value = strict_json.loads(encoded)
     if _LONE_SURROGATE.search(encoded) and _has_lone_surrogate(value):
         raise ValueError("a string holds an unpaired surrogate")
     return value
+
+
+def holds_lone_surrogate(encoded: str) -> bool:
+    """Whether the JSON text ``encoded`` (tool-call arguments) spells a lone surrogate, in itself
+    or in a JSON text nested in it; the request decoder refuses that as it does in the body. A
+    text that is not JSON spells none: it is scanned as written."""
+    if not _LONE_SURROGATE.search(encoded):
+        return False
+    try:
+        value = strict_json.loads(encoded)
+    except (ValueError, RecursionError):
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and _SURROGATE_CHAR.search(item):
+            return True
+        if isinstance(item, dict):
+            if _member_holds_lone_surrogate(item):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _member_holds_lone_surrogate(value: Mapping[str, Any]) -> bool:
+    """A key of ``value``, or a JSON text nested under one of the ``JSON_TEXT_KEYS``."""
+    if any(_SURROGATE_CHAR.search(key) for key in value):
+        return True
+    nested = (value.get(key) for key in JSON_TEXT_KEYS)
+    return any(isinstance(text, str) and holds_lone_surrogate(text) for text in nested)
 
 
 # --- walking ------------------------------------------------------------------------------------
@@ -207,7 +244,7 @@ class _Walker:
         elif top and key == "instructions" and isinstance(item, str):
             if "system" in self.roles:
                 self.string(item, where, self.flow())
-        elif key == "arguments" and isinstance(item, str):
+        elif key in JSON_TEXT_KEYS and isinstance(item, str):
             self.json_string(item, where)
         elif where.structural and key in BINARY_KEYS and isinstance(item, str):
             self.binary(item, where)

@@ -9,7 +9,10 @@ mask, invisible characters inside it included.
 The map is a sorted list of segments. A segment whose canonical and original lengths are equal
 maps character to character (unchanged runs, one-for-one replacements); any other segment is one
 canonical character produced by a whole original run (``%40`` -> ``@``; each of ``f`` and ``i``
-from ``ﬁ``). Removed characters are the gaps between segments.
+from ``ﬁ``). Removed characters are the gaps between segments. An escape kept as written (a lone
+surrogate ``\\udc00``, ``\\n``, a byte that is not UTF-8 ``%ff``) keeps its text, but each of its
+characters maps to the whole escape: a span that touches it covers all of it, so a mask never
+leaves half an escape (in JSON text, ``\\####`` would no longer be JSON).
 
 Cost: ASCII text with no ``%``, ``&`` or ``\\`` returns at once with no map. Otherwise one
 compiled regex finds the runs that may change and everything between them is copied as one
@@ -59,7 +62,7 @@ _PARTS: tuple[tuple[str, str], ...] = (
         r"|\\(?:(?P<hexbytes>x[0-9A-Fa-f]{2}(?:\\x[0-9A-Fa-f]{2})*)"
         r"|(?P<pair>u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})"
         r"|(?P<unicode>u[0-9a-fA-F]{4}|u\{[0-9a-fA-F]{1,6}\}|U[0-9a-fA-F]{8})"
-        r"|(?P<escape>[\"\\/]))"
+        r"|(?P<escape>[\"\\/])|(?P<kept>[bfnrt]))"
         r"|&(?:(?P<decimal>\#0*[0-9]{1,8}(?![0-9]);?)"
         r"|(?P<hex>\#[xX]0*[0-9a-fA-F]{1,8}(?![0-9a-fA-F]);?)"
         r"|(?P<named>[A-Za-z][A-Za-z0-9]{0,31};))",
@@ -309,6 +312,8 @@ def canonicalize(text: str) -> CanonicalText:
             break
         current, step, changes = rewritten
         offsets = step if offsets is None else _compose(step, offsets)
+        if not changes:  # escapes kept whole, nothing decoded: nothing new to read
+            break
         triggers = _triggered(current)
         windows = _windows(current, changes)
         if triggers & _SPANS_SPACES:  # their matches cross spaces: scan it all
@@ -333,7 +338,7 @@ def _compose(outer: _OffsetMap, inner: _OffsetMap) -> _OffsetMap:
 class _Builder:
     """One pass's output text and segments, written left to right over ``source``."""
 
-    __slots__ = ("changes", "pieces", "position", "segments", "source")
+    __slots__ = ("changes", "grouped", "pieces", "position", "segments", "source")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -341,6 +346,7 @@ class _Builder:
         self.segments = _Segments()
         self.position = 0
         self.changes: list[Span] = []
+        self.grouped = False  # whether an escape was kept as one unit
 
     def copy_to(self, end: int) -> None:
         """Keep the source unchanged up to ``end``."""
@@ -365,6 +371,14 @@ class _Builder:
         self.pieces.append(value)
         self.position = end
 
+    def keep_whole(self, end: int) -> None:
+        """Keep the source up to ``end`` as written, each char mapping to all of it."""
+        for _ in range(end - self.position):
+            self.segments.add(1, self.position, end)
+        self.pieces.append(self.source[self.position : end])
+        self.position = end
+        self.grouped = True
+
     def replace_each(self, values: list[str]) -> None:
         """Replace each of the next source chars by its value, in bulk when all are removed or
         all are one char (then they map one for one)."""
@@ -388,7 +402,7 @@ def _rewrite(
         for match in scan.finditer(text, low, high):
             out.copy_to(match.start())
             _HANDLERS[match.lastgroup or ""](out, match)  # each alternative is named
-    if not out.changes:
+    if not out.changes and not out.grouped:
         return None
     out.copy_to(len(text))
     return "".join(out.pieces), out.segments.freeze(), out.changes
@@ -432,7 +446,7 @@ def _decode_bytes(out: _Builder, data: bytes, width: int) -> None:
         code = ord(char)
         if 0xDC80 <= code <= 0xDCFF:
             position += width
-            out.copy_to(position)
+            out.keep_whole(position)
         else:
             position += width * _utf8_length(code)
             out.replace_to(position, _canonical_value(char))
@@ -450,17 +464,19 @@ def _on_pair(out: _Builder, match: Any) -> None:
 
 def _on_unicode(out: _Builder, match: Any) -> None:
     code = int(match.group()[2:].strip("{}"), 16)
-    if code > 0x10FFFF:
-        out.copy_to(match.end())
-        return
-    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate stays as it is written
-        out.copy_to(match.end())
+    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:  # a lone surrogate stays as written
+        out.keep_whole(match.end())
     else:
         out.replace_to(match.end(), _canonical_value(chr(code)))
 
 
 def _on_escape(out: _Builder, match: Any) -> None:
     out.replace_to(match.end(), _ESCAPES[match.group()[1]])
+
+
+def _on_kept(out: _Builder, match: Any) -> None:
+    """``\\n``, ``\\t`` and the other JSON control escapes: kept (see ``_ESCAPES``), as one unit."""
+    out.keep_whole(match.end())
 
 
 def _on_decimal(out: _Builder, match: Any) -> None:
@@ -584,6 +600,7 @@ _HANDLERS: dict[str, Callable[[_Builder, Any], None]] = {
     "pair": _on_pair,
     "unicode": _on_unicode,
     "escape": _on_escape,
+    "kept": _on_kept,
     "decimal": _on_decimal,
     "hex": _on_hex,
     "named": _on_named,
