@@ -206,10 +206,11 @@ def _glued(shape: str, text: str, start: int) -> bool | None:
 
 
 def _numeric_glue(before: str, two_before: str) -> bool | None:
-    """A digit run after a digit, or after ``.,+/`` or a dash that follows one, goes on a number."""
-    if _is_digit(before) or before in ".,+/" or (before == "-" and _is_digit(two_before)):
+    """A digit run after a digit, or after ``.,+`` or a dash or slash that follows one, goes on a
+    number; after a dash or a slash that follows a word ("x/536-22-8915") it is glued."""
+    if _is_digit(before) or before in ".,+" or (before in "-/" and _is_digit(two_before)):
         return None
-    return before == "-" or _SPACED_WORD.match(before) is not None
+    return before in "-/" or _SPACED_WORD.match(before) is not None
 
 
 def _continues_number(text: str, start: int) -> bool:

@@ -17,9 +17,15 @@ _GPS_SCORE = 0.8
 _GPS_PARTS = re.compile(r"([-+]?\d+\.\d+)°? ?([NS]?), ?([-+]?\d+\.\d+)°? ?([EW]?)")
 _SSN_SHAPE = re.compile(r"\d{3}-\d\d-\d{4}")
 # Groups of four split by spaces, or all by dashes or all by dots ("4012-8888-8888-1882").
-_GROUPS_OF_FOUR = re.compile(
+_GROUPED = (
     r"\d{4}(?:(?:\s|\r\n)\d{4}){2,}(?:(?:\s|\r\n)\d{1,4})?"
-    r"|\d{4}([.-])\d{4}(?:\1\d{4})+(?:\1\d{1,4})?"
+    r"|\d{4}(?P<sep>[.-])\d{4}(?:(?P=sep)\d{4})+(?:(?P=sep)\d{1,4})?"
+)
+_GROUPS_OF_FOUR = re.compile(_GROUPED)
+# ... with a group glued before or after them ("2/4111 1111 1111 1111", "... 1111/2"): read
+# whole too, the glued groups left out.
+_GLUED_GROUPS_OF_FOUR = re.compile(
+    rf"(?:\d{{1,4}}[-/.])??(?P<core>{_GROUPED})(?:[-/.]\d+)*[^\W\d_]{{0,2}}"
 )
 _FOUR_GROUPS = re.compile(r"\d{4}(?:(?:\s|\r\n)\d{4}){3}|\d{4}([.-])\d{4}(?:\1\d{4}){2}")
 _SPREAD = re.compile(r"[\t\r\n]")
@@ -65,6 +71,12 @@ _LISTED_SCORE = 0.6
 _CHECKED_MARGIN = 0.1  # ... and so does a number with one check digit and no cue
 
 _DECIMALS = re.compile(r"(?<=\d{5})\.\d{1,2}\Z")  # after a whole part of five digits or more
+# Groups glued after a value ("0100/1", "8915.5", "8915x"): the value may end before them.
+_GLUED_SUFFIX = re.compile(r"(?<=\d)(?:(?:[/.]\d+)+(?:[^\W\d_]+)?|[^\W\d_]+)\Z")
+_GLUED_GROUP = re.compile(r"(?<=\d)[/.]\d+\Z")  # ... or before the last of them only
+_THOUSANDS = re.compile(r"\d{1,3}(?:[ ,']\d{3})+")  # "924 120 002": before decimals, a sum
+_GLUE_HINT = re.compile(r"[/.]|[^\W\d_]\Z")  # a piece that may hold such groups
+_GLUED_PREFIX = re.compile(r"\d([-/.])(?=\d)")  # a group glued before a value ("2/4111...")
 _DATE_SHAPES = frozenset({"day_month_year", "day_year"})
 _NUMERIC_RULES = RuleSet(identifiers.NUMERIC_RULES + national.NUMERIC_RULES)
 _CODE_RULES = RuleSet(identifiers.CODE_RULES + national.CODE_RULES)
@@ -300,6 +312,9 @@ def _classify_run(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entit
     pieces = _pieces(scan.text, start, end)
     if _GROUPS_OF_FOUR.fullmatch(scan.text, start, end):
         return _classify_grouped(scan, start, end, judge)
+    glued = _GLUED_GROUPS_OF_FOUR.fullmatch(scan.text, start, end)
+    if glued is not None:
+        return _classify_grouped(scan, glued.start("core"), glued.end("core"), judge)
     around = _Around(scan.words, start, end, pieces)
     found: list[Entity] = []
     for w_start, w_end in sorted(_windows(scan.text, pieces), key=lambda w: (w[0] - w[1], w[0])):
@@ -329,17 +344,33 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _windows(text: str, pieces: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
-    """Runs of whole pieces, and each one started after the first dash of its first piece, so
-    that a prefix ("7-4477.2323...") does not hide the value after it."""
+    """Runs of whole pieces, and each one started after a group glued before its first piece
+    (``_prefix_cut``), so that a prefix ("7-4477.2323...", "2/4111...") does not hide the value
+    after it."""
     for first, (w_start, w_end) in enumerate(pieces):
         for end in _ends(text, pieces, first, _MAX_WINDOW, _MAX_PIECES):
             yield w_start, end
-        cut = text.find("-", w_start, w_end) + 1
-        if cut > w_start + 1 and text[cut - 2].isdigit() and text[cut : cut + 1].isdigit():
+        cut = _prefix_cut(text, w_start, w_end, last=first == len(pieces) - 1)
+        if cut:
             for end in _ends(
                 text, [(cut, w_end), *pieces[first + 1 :]], 0, _MAX_WINDOW, _MAX_PIECES
             ):
                 yield cut, end
+
+
+def _prefix_cut(text: str, start: int, end: int, *, last: bool) -> int:
+    """Where a piece goes on after a glued group before its value ("7-", "2/", "1." before
+    "4111 ..."): after the first dash or slash between digits, or after a dot between digits
+    unless what follows is dotted ("1.10.1.2.3": a version) or, in the run's last piece, plain
+    digits ("3.14159": a decimal); 0 if none."""
+    glue = _GLUED_PREFIX.search(text, start, end)
+    if glue is None or (glue[1] == "." and _decimal_after_dot(text[glue.end() : end], last=last)):
+        return 0
+    return glue.end()
+
+
+def _decimal_after_dot(rest: str, *, last: bool) -> bool:
+    return "." in rest or (last and rest.isdigit())
 
 
 def _ends(
@@ -359,6 +390,25 @@ def _ends(
         decimals = _DECIMALS.search(text, max(w_start, last_start), w_end)
         if decimals is not None and decimals.start() > w_start:
             yield decimals.start()
+        if _GLUE_HINT.search(text, max(w_start, last_start), w_end):
+            yield from _suffix_cuts(text, w_start, max(w_start, last_start), w_end)
+
+
+def _suffix_cuts(text: str, w_start: int, last_start: int, w_end: int) -> Iterator[int]:
+    """Where a window ends before groups glued after its value ("0100/1", "8915.25", "8915x"):
+    before all of them, or before the last; never where a dot would leave a dotted or
+    thousands-grouped number ("10.1.2.3.5", "924 120 002.56"), nor a dot or letters a plain
+    run of digits."""
+    for pattern in (_GLUED_SUFFIX, _GLUED_GROUP):
+        suffix = pattern.search(text, last_start, w_end)
+        if suffix is None or suffix.start() <= w_start:
+            continue
+        head, glue = text[w_start : suffix.start()], text[suffix.start()]
+        if glue != "/" and head.isdigit():
+            continue  # "52824753556AF", "12345678.125": a code, decimals
+        if glue == "." and ("." in head or _THOUSANDS.fullmatch(head)):
+            continue
+        yield suffix.start()
 
 
 def _digit_count(text: str, start: int, end: int) -> int:
