@@ -6,9 +6,10 @@ which category it is, if any, is decided afterwards by validation and context.
 Every alternative starts with a single character or character class and marks its shape with an
 empty named group right after it. That lets the regular expression engine reject most positions
 with one comparison per alternative, which makes the combined scan several times faster than the
-same alternatives wrapped in named groups. Shapes that are anchored on an inner character (the
-``@`` of an e-mail, the ``://`` of a URL, the first ``:`` of an IPv6 address) are widened to
-their real start afterwards, in ``widen``.
+same alternatives wrapped in named groups; the class of all first characters is put before the
+alternation (``_scan_pattern``), so that positions no shape can start at are skipped in C.
+Shapes that are anchored on an inner character (the ``@`` of an e-mail, the ``://`` of a URL,
+the first ``:`` of an IPv6 address) are widened to their real start afterwards, in ``widen``.
 
 Scripts written without spaces between words (Chinese, Japanese, Korean particles, Thai, ...)
 glue values to words; their letters are folded to spaces before the scan (``folding``), so they
@@ -58,7 +59,27 @@ _SHAPES = (
     r"=(?P<base64_key>)=(?<=[A-Za-z0-9+/]{86}==)",
 )
 
-PATTERN = re.compile("|".join(_SHAPES), re.X)
+# The first character of a shape: a class (no "]" inside), an escape, or a plain character.
+_FIRST = re.compile(r"\[[^\]]+\]|\\.|[^\\\[(]")
+
+
+def _scan_pattern(shapes: tuple[str, ...]) -> str:
+    """The shapes as one alternation behind the class of their first characters:
+    ``[@\\d...](?:(?<=@)...|(?<=\\d)...)`` matches what ``"|".join(shapes)`` matches, group for
+    group, but the engine skips to the next such character at C speed instead of trying every
+    shape at every position (a fifth of the scan's time)."""
+    firsts, rests = [], []
+    for shape in shapes:
+        first = _FIRST.match(shape)
+        if first is None or first[0] in ".^$*+?{|":
+            raise ValueError(f"a shape without a plain first character: {shape[:20]}")
+        inner = first[0][1:-1] if first[0].startswith("[") else first[0]
+        firsts.append("\\" + inner if inner.startswith("-") else inner)  # not a range
+        rests.append(f"(?<={first[0]}){shape[first.end() :]}")
+    return f"[{''.join(firsts)}](?:{'|'.join(rests)})"
+
+
+PATTERN = re.compile(_scan_pattern(_SHAPES), re.X)
 _NUMERIC = re.compile(next(shape for shape in _SHAPES if "(?P<numeric>)" in shape), re.X)
 
 _SPACED_WORD = re.compile(_W)
