@@ -9,7 +9,6 @@ sent well inside it, so what they count does not depend on how fast a busy machi
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,7 +36,6 @@ from redaction.http.server import build_app
 from redaction.settings import Settings
 from tests.conftest import EMULATOR_KEY, TEST_SETTINGS, Emulator, post_redact
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 RATE = 3
 
 
@@ -294,18 +292,6 @@ async def test_a_retry_after_past_the_deadline_refuses_the_next_requests_at_once
 
 
 # --- one budget for every instance, through Redis ----------------------------------------------
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        await client.ping()
-    except (redis.RedisError, OSError):
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
 
 
 async def forget_windows(redis_url: str, endpoint: str) -> None:

@@ -4,13 +4,11 @@ localhost:6379), and, with none, the guarantee that Redis down or silent is only
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
 from aiohttp.test_utils import TestClient, TestServer
 
 import function_app
@@ -19,20 +17,7 @@ from redaction.http.server import build_app
 from redaction.settings import Settings
 from tests.conftest import EMULATOR_KEY, TEST_SETTINGS, Emulator, post_redact
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 BODY = {"messages": [{"role": "user", "content": "Mail alice@example.com"}]}
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        await client.ping()
-    except (redis.RedisError, OSError):
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
 
 
 @pytest.fixture
