@@ -18,6 +18,7 @@ never patterns or values.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -270,15 +271,18 @@ def check_config(config: RedactConfig) -> None:
 
 def check_category_names(config: RedactConfig) -> None:
     """Names must be PII categories or categories of the config's own custom patterns."""
-    valid = ALL_CATEGORIES | {pattern.category for pattern in config.custom_patterns}
+    own = {pattern.category for pattern in config.custom_patterns}
     fields: dict[str, Sequence[str]] = {
         "excluded_categories": config.excluded_categories,
         "categories": config.categories or (),
         "category_thresholds": list(config.category_thresholds),
     }
     for name, values in fields.items():
-        positions = [i for i, value in enumerate(values) if value not in valid]
+        positions = [
+            i for i, value in enumerate(values) if value not in ALL_CATEGORIES and value not in own
+        ]
         if positions:
+            valid = ALL_CATEGORIES | own
             raise InvalidRequestError(
                 f"config.{name} holds names that are not PII categories",
                 [{"field": f"config.{name}", "positions": positions, "valid": sorted(valid)}],
@@ -296,8 +300,20 @@ def merge(named: RedactConfig, request: RedactConfig) -> RedactConfig:
 
 def policy_key(config: RedactConfig) -> str:
     """Hash of the fields that shape a compiled policy (field order is fixed by the model; a
-    different key order in ``category_thresholds`` only costs a cache miss)."""
+    different key order in ``category_thresholds`` only costs a cache miss). A config that sets
+    none of them has the defaults' key, hashed once."""
+    if not config.model_fields_set & _POLICY_FIELD_SET:
+        return _default_policy_key()
+    return _hash_policy(config)
+
+
+def _hash_policy(config: RedactConfig) -> str:
     return hashlib.sha256(config.model_dump_json(include=_POLICY_FIELD_SET).encode()).hexdigest()
+
+
+@functools.cache
+def _default_policy_key() -> str:
+    return _hash_policy(RedactConfig())
 
 
 @dataclass(frozen=True)
