@@ -51,7 +51,9 @@ def free_port() -> int:
     return port
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], healthy: bool = True) -> None:
+    """Until /health answers 200 (or answers at all, for a server expected to be unhealthy)."""
+    import urllib.error
     import urllib.request
 
     deadline = time.monotonic() + 60  # start-up on a busy machine; only bounds a hang
@@ -62,15 +64,20 @@ def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
             with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError:
+            if not healthy:
+                return
+            time.sleep(0.05)
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("the server did not become ready")
 
 
 @contextlib.contextmanager
-def serving(**settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def serving(healthy: bool = True, **settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``python -m redaction serve`` in a subprocess with the embedded detector, no function
-    key and no telemetry, plus ``settings``; yields its URL and process."""
+    key and no telemetry, plus ``settings``; yields its URL and process once /health answers
+    200 (with ``healthy=False``: once it answers at all)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PII_", "LANGUAGE_"))}
     env.update(PII_DETECTOR="local", REDACTION_API_KEY="", APPLICATIONINSIGHTS_CONNECTION_STRING="")
@@ -79,7 +86,7 @@ def serving(**settings: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, process)
+        wait_ready(url, process, healthy)
         yield url, process
     finally:
         process.terminate()

