@@ -102,16 +102,18 @@ _PARTS: tuple[tuple[str, str], ...] = (
     ("chars", r"(?P<chars>" + _SPECIAL_CLASS + r"+)"),
 )
 # Triggers for ASCII text (stdlib re: faster on plain classes), and for any other text. Only
-# whether each occurs matters; each starts with a literal or a narrow class, which re scans fast.
+# whether each occurs matters; each starts with a literal or one narrow class (lookbehinds then
+# pick the branch), which re skips to in C.
 _ASCII_TRIGGERS: dict[str, re.Pattern[str]] = {
     "escapes": re.compile(r"[%&\\]"),
     "controls": re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"),
-    "at": re.compile(r"@(?<= @)|@ |[\[({<] ?(?:at|AT|At) ?[\])}>]"),
+    "at": re.compile(r"[@\[({<](?:(?<= @)|(?<=@) |(?<=[\[({<]) ?(?:at|AT|At) ?[\])}>])"),
     "dot": re.compile(r"[\[({<] ?(?:dot|DOT|Dot) ?[\])}>]"),
     "spelled": re.compile(r" (?:dot|DOT) "),
-    "base64": re.compile(r"[A-Za-z0-9+/]{14,}"),
+    "base64": re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{14,}"),  # whole runs: no retry inside
     "groups": re.compile(
-        r"[/_.:][0-9A-Za-z]{4}[/_.:]|[,'](?<=\d[,'])\d{3}[,']\d{3}[,']\d{3}|\.(?<=\d\.)\d{12,}[eE]"
+        r"[/_.:,'](?:(?<=[/_.:])[0-9A-Za-z]{4}[/_.:]"
+        r"|(?<=\d[,'])\d{3}[,']\d{3}[,']\d{3}|(?<=\d\.)\d{12,}[eE])"
     ),
 }
 _UNICODE_TRIGGERS: dict[str, regex.Pattern[str]] = {
@@ -128,8 +130,11 @@ _NONE: frozenset[str] = frozenset()
 
 
 def _triggered(text: str) -> frozenset[str]:
-    if _plain_ascii(text):
-        return _NONE
+    if text.isascii() and _only_groups_or_base64(text):
+        found = {"groups"} if _ASCII_TRIGGERS["groups"].search(text) else set()
+        if _plausible_base64(text):
+            found.add("base64")
+        return frozenset(found) if found else _NONE
     found = {
         name
         for name, trigger in _ASCII_TRIGGERS.items()
@@ -140,16 +145,10 @@ def _triggered(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def _plain_ascii(text: str) -> bool:
-    """The common case, decided with the fewest scans: ASCII text that no trigger matches."""
-    return (
-        text.isascii()
-        and not _RARE_ASCII.search(text)
-        and " dot " not in text
-        and " DOT " not in text
-        and not _ASCII_TRIGGERS["groups"].search(text)
-        and not _plausible_base64(text)
-    )
+def _only_groups_or_base64(text: str) -> bool:
+    """The common case, decided with the fewest scans: ASCII ``text`` in which no trigger but
+    "groups" and "base64" can match (each is then searched once)."""
+    return not _RARE_ASCII.search(text) and " dot " not in text and " DOT " not in text
 
 
 def _plausible_base64(text: str) -> bool:
