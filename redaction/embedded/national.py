@@ -19,9 +19,12 @@ def _stdnum(module: str) -> Callable[[str], bool]:
     """python-stdnum's ``is_valid`` of ``module``, imported when first needed (start-up stays
     as quick as before these formats were added)."""
 
+    checkers: list[Callable[[str], bool]] = []  # the checker, once imported
+
     def is_valid(value: str) -> bool:
-        checker: Callable[[str], bool] = importlib.import_module(f"stdnum.{module}").is_valid
-        return checker(value)
+        if not checkers:
+            checkers.append(importlib.import_module(f"stdnum.{module}").is_valid)
+        return checkers[0](value)
 
     return is_valid
 
