@@ -383,14 +383,9 @@ GLUE_KINDS = [
 ]
 GLUED_AFTER = ["/1", "/12", "/3/4", ".5", ".25", "-7", "_7", ":1", "x", "AB", "/abc"]
 GLUED_BEFORE = ["2/", "12/", "x/", "7-", "a_", "1:", "x:", "ab", "1."]
-# Not this class: a plain run of digits with letters after it reads as a code ("52824753556AF",
-# a negative of the third-party dev half) and after "1." as decimals; a lower-case letter glued
-# to an IBAN's last group ends the code shape before that group.
+# Not this class: a plain run of digits after "1." reads as decimals.
 GLUE_LIMITS = {
-    "4111111111111111x": "letters after a plain run of digits: a code",
-    "4111111111111111AB": "letters after a plain run of digits: a code",
     "1.4111111111111111": "a plain run of digits after '1.': decimals",
-    "DE89 3704 0044 0532 0130 00x": "lower-case glue ends the code shape before the group",
 }
 
 

@@ -130,6 +130,10 @@ class _Around:
             self._context = read_context(self._text, self._start, self._end)
         return self._context
 
+    def cut_before_letters(self, text: str, end: int) -> bool:
+        """Whether the window ends inside the run, right before a letter ("...1111|AB")."""
+        return end < self._end and text[end].isalpha()
+
     def is_whole(self, start: int, end: int) -> bool:
         """Whether the window is the whole run."""
         return start == self._start and end == self._end
@@ -155,6 +159,8 @@ def classify(candidate: Candidate, scan: Scan) -> Iterator[Entity]:
         end = network.url_end(scan.text, start, end)
         if network.is_bare_domain(scan.text[start:end]):
             yield Entity(start, end - start, network.URL, network.DOMAIN_SCORE)
+    elif candidate.shape == "swift" and (iban := identifiers.glued_iban(scan.text, start, end)):
+        yield from _glued_iban_entities(scan, *iban)  # "IBANDE89 3704 ...": no BIC
     else:
         verdict = _single_verdict(candidate.shape, scan, start, end)
         if verdict is not None and verdict.score >= scan.min_score:
@@ -279,6 +285,9 @@ def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
         found = _classify_first(scan, start, end, _iban_shaped_verdict)
     if found:
         return found
+    iban = identifiers.glued_iban(scan.text, start, end)
+    if iban is not None:
+        return _glued_iban_entities(scan, *iban)
     digit = next((i for i in range(start, end) if scan.text[i].isdigit()), end)
     if _digit_count(scan.text, digit, end) < _MIN_RUN_DIGITS or _in_hex_bytes(
         scan.text, digit, end
@@ -287,6 +296,13 @@ def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
     if candidate.shape == "iban":  # lower case: what the digit run alone would have been
         return _classify_glued_run(scan, digit, end)
     return _classify_run(scan, digit, end, _numeric_verdict)
+
+
+def _glued_iban_entities(scan: Scan, start: int, end: int) -> list[Entity]:
+    """An IBAN glued to letters ("IBANDE89...", "...0130 00x"), its check and length held."""
+    rule = identifiers.IBAN_RULE
+    score = _context(scan, start, end).adjust(rule.base, rule.cues)
+    return [Entity(start, end - start, rule.category, score)] if score >= scan.min_score else []
 
 
 def _classify_first(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entity]:
@@ -397,15 +413,15 @@ def _ends(
 def _suffix_cuts(text: str, w_start: int, last_start: int, w_end: int) -> Iterator[int]:
     """Where a window ends before groups glued after its value ("0100/1", "8915.25", "8915x"):
     before all of them, or before the last; never where a dot would leave a dotted or
-    thousands-grouped number ("10.1.2.3.5", "924 120 002.56"), nor a dot or letters a plain
-    run of digits."""
+    thousands-grouped number ("10.1.2.3.5", "924 120 002.56") or a plain run of digits. A plain
+    run cut before letters is read only as a checked value (``_before_letters_verdict``)."""
     for pattern in (_GLUED_SUFFIX, _GLUED_GROUP):
         suffix = pattern.search(text, last_start, w_end)
         if suffix is None or suffix.start() <= w_start:
             continue
         head, glue = text[w_start : suffix.start()], text[suffix.start()]
-        if glue != "/" and head.isdigit():
-            continue  # "52824753556AF", "12345678.125": a code, decimals
+        if glue == "." and head.isdigit():
+            continue  # "12345678.125": decimals
         if glue == "." and ("." in head or _THOUSANDS.fullmatch(head)):
             continue
         yield suffix.start()
@@ -452,6 +468,8 @@ def _numeric_verdict(
 ) -> _Verdict | None:
     """What a window of digit groups is; one glued to a letter is never a date or an IP address."""
     value = scan.text[start:end]
+    if around.cut_before_letters(scan.text, end) and value.isdigit():
+        return _before_letters_verdict(value, around.context)
     digits = _digit_count(scan.text, start, end)
     if not _MIN_DIGITS <= digits <= _MAX_DIGITS:
         if glued or digits < 4 or value.count(".") != 3:
@@ -496,6 +514,17 @@ def _numeric_verdict(
         if score is not None and (best is None or score > best.score + _CHECKED_MARGIN):
             return _Verdict(phones.CATEGORY, score)
     return best
+
+
+def _before_letters_verdict(value: str, context: Context) -> _Verdict | None:
+    """A plain run of digits cut from the letters glued after it ("4111111111111111AB"): a
+    card number, or an SSN beside its cue; a code such as "52824753556AF" otherwise."""
+    for rule, needs_cue in identifiers.BEFORE_LETTERS_RULES:
+        if not rule.shape.fullmatch(value) or not rule.is_valid(value):
+            continue
+        if not needs_cue or context.has(rule.cues):
+            return _Verdict(rule.category, context.adjust(rule.base, rule.cues))
+    return None
 
 
 def _ip_verdict(value: str, context: Context) -> _Verdict | None:

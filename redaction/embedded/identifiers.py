@@ -160,15 +160,24 @@ _ACCOUNT = "account acct checking savings bank account_number kontonummer konto 
 _PASSPORT = "passport reisepass passeport pasaporte passaporto paspoort"
 _LICENSE = "driver driver's drivers license licence dl driving"
 
+SSN = "USSocialSecurityNumber"
+_PLAIN_CARD = rule(CARD, r"\d{12,19}", is_card_number, 0.85, _CARD)
+_PLAIN_SSN = rule(SSN, r"\d{9}", ssn.is_valid, 0.2, _SSN)
+# A plain run of digits with letters glued after it ("4111111111111111x", "52824753556AF") is
+# mostly a code: it is read as a value only where a check makes a chance match rare, as a card
+# number (Luhn, a scheme's prefix and length) or, beside its cue word, as an SSN. True: the rule
+# needs its cue.
+BEFORE_LETTERS_RULES: tuple[tuple[Rule, bool], ...] = ((_PLAIN_CARD, False), (_PLAIN_SSN, True))
+
 NUMERIC_RULES: tuple[Rule, ...] = (
-    rule(CARD, r"\d{12,19}", is_card_number, 0.85, _CARD),
+    _PLAIN_CARD,
     rule(CARD, r"\d{4}(?:(?:[ .-]| - )\d{4}){2}(?:[ .-]| - )\d{1,7}", is_card_number, 0.9, _CARD),
     rule(CARD, r"\d{4}([ .-])\d{6}\1\d{4,5}", is_card_number, 0.9, _CARD),
     # Any other grouping ("4539 14880343 6467"): the check and the scheme's prefix and length;
     # amid other numbers (a list), only with a cue.
     rule(CARD, r"\d{4,8}(?:[ .-]\d{1,8}){1,5}", is_card_number, 0.55, _CARD),
-    rule("USSocialSecurityNumber", r"\d{3}([ .-])\d{2}\1\d{4}", _dashed(ssn.is_valid), 0.85, _SSN),
-    rule("USSocialSecurityNumber", r"\d{9}", ssn.is_valid, 0.2, _SSN),
+    rule(SSN, r"\d{3}([ .-])\d{2}\1\d{4}", _dashed(ssn.is_valid), 0.85, _SSN),
+    _PLAIN_SSN,
     rule(
         "USIndividualTaxpayerIdentification",
         r"9\d\d([ -])\d{2}\1\d{4}",
@@ -339,6 +348,32 @@ def is_iban_shaped(value: str) -> bool:
 
 
 _SHORTEST_IBAN = 15  # Norway
+_LONGEST_IBAN = 34
+_IBAN_START = re.compile(r"[A-Za-z]{2}\d\d")
+_IBAN_TAIL = re.compile(rf"(?:[ -]?[A-Za-z0-9]){{1,{_LONGEST_IBAN - 4}}}")
+
+
+def glued_iban(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """An IBAN glued to letters before or after it ("IBANDE89...", "DE89 ... 0130 00x"): from a
+    country code inside ``text[start:end]``, the longest span, maybe running on past ``end``,
+    that passes mod-97 and its country's length and format, after a letter or before one, and
+    never before a digit."""
+    for head in _IBAN_START.finditer(text, start, end):
+        first = head.start()
+        tail = _IBAN_TAIL.match(text, head.end())
+        last = tail.end() if tail else head.end()
+        after_letter = first > 0 and text[first - 1].isalpha()
+        for stop in range(last, first + _SHORTEST_IBAN - 1, -1):
+            if _iban_end(text, stop, after_letter) and IBAN_RULE.is_valid(text[first:stop]):
+                return first, stop
+    return None
+
+
+def _iban_end(text: str, stop: int, after_letter: bool) -> bool:
+    if not text[stop - 1].isalnum() or (stop < len(text) and text[stop].isdigit()):
+        return False
+    return after_letter or (stop < len(text) and text[stop].isalpha())
+
 
 CODE_RULES: tuple[Rule, ...] = (
     IBAN_RULE,
