@@ -429,6 +429,11 @@ GLUED_GROUPS: list[tuple[str, Expected]] = [
     ("x/536-22-8915 ok", [(SSN, "536-22-8915")]),
     ("2/4111 1111 1111 1111", [(CARD, "4111 1111 1111 1111")]),
     ("536-22-8915x", [(SSN, "536-22-8915")]),
+    ("4111111111111111x", [(CARD, "4111111111111111")]),
+    ("card 4111111111111111AB", [(CARD, "4111111111111111")]),
+    ("DE89 3704 0044 0532 0130 00x", [(IBAN, "DE89 3704 0044 0532 0130 00")]),
+    ("IBANDE89370400440532013000", [(IBAN, "DE89370400440532013000")]),
+    ("ssn536228915x", [(SSN, "536228915")]),
     ("pi 3.14159265358979", []),
     ("0.4111111111111111", []),
     ("v 1.10.1.2.3 and 10.1.2.3.5", []),
@@ -463,5 +468,118 @@ async def test_values_with_glued_groups_are_masked_through_redact(
     assert result["status"] == "ok"
     assert result["full_coverage"]
     redacted = str(result["redacted_body"])
-    for secret in ("425 555 0100", "555-0100", "555-0101", "536-22-8915", "7946 0958", "4111"):
+    secrets = ("425 555 0100", "555-0100", "555-0101", "536-22-8915", "7946 0958", "4111")
+    for secret in (*secrets, "3704", "536228915"):
         assert secret not in redacted, secret
+
+
+# Letters glued after a value ("4111111111111111x", "DE89 ... 00AB"), or around a code
+# ("IBANDE89...", "xDE89...x"): a value whose check makes a chance match rare (a card number:
+# Luhn, a scheme's prefix and length; an IBAN: mod-97, its country's length and format; an SSN
+# beside its cue) is masked whole; a code of digits and letters that fails them stays.
+# Generated: each kind of value, written plain and spaced, against letters of both cases.
+GLUED_LETTERS = ["x", "X", "ab", "AB", "Ab", "xyz"]
+LETTER_KINDS = [
+    (CARD, "card", ["4111111111111111", "4111 1111 1111 1111"]),
+    (CARD, "card", ["5500005555555559", "5500 0055 5555 5559"]),
+    (CARD, "card", ["378282246310005", "3782 822463 10005"]),
+    (CARD, "card", ["6011111111111117", "6011 1111 1111 1117"]),
+    (CARD, "card", ["4222222222222"]),
+    (IBAN, "pay", ["DE89370400440532013000", "DE89 3704 0044 0532 0130 00"]),
+    (IBAN, "pay", ["GB82WEST12345698765432", "GB82 WEST 1234 5698 7654 32"]),
+    (IBAN, "pay", ["FR1420041010050500013M02606", "FR14 2004 1010 0505 0001 3M02 606"]),
+    (IBAN, "pay", ["NL91ABNA0417164300", "NL91 ABNA 0417 1643 00"]),
+    (IBAN, "pay", ["NO9386011117947", "NO93 8601 1117 947"]),
+    (SSN, "ssn", ["536228915"]),
+]
+
+
+def _letter_cases() -> list[object]:
+    cases: list[object] = []
+    for category, cue, spellings in LETTER_KINDS:
+        for spelling in spellings:
+            values = [spelling, spelling.lower()] if category == IBAN else [spelling]
+            for value in values:
+                for glue in GLUED_LETTERS:
+                    cases.append(pytest.param(f"{cue} {value}{glue} ok", category, value))
+                    if category == SSN:
+                        cases.append(pytest.param(f"{cue}{value}{glue} ok", category, value))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "category", "value"), _letter_cases())
+def test_a_checked_value_with_letters_glued_after_is_masked_whole(
+    text: str, category: str, value: str
+) -> None:
+    check(text, [(category, value)])
+
+
+# IBANs inside a code: letters glued before them, and after them too, in either case.
+IBAN_GLUED_BEFORE = ["IBAN", "iban", "x", "ID", "Iban:"]
+IBAN_SPELLINGS = ["DE89370400440532013000", "DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432"]
+
+
+def _iban_code_cases() -> list[object]:
+    cases: list[object] = []
+    for spelling in IBAN_SPELLINGS:
+        for value in (spelling, spelling.lower()):
+            for before in IBAN_GLUED_BEFORE:
+                for after in ["", "x", "ZZ"]:
+                    cases.append(pytest.param(f"send {before}{value}{after} now", value))
+    return cases
+
+
+@pytest.mark.parametrize(("text", "value"), _iban_code_cases())
+def test_an_iban_glued_inside_a_code_is_masked_whole(text: str, value: str) -> None:
+    check(text, [(IBAN, value)])
+
+
+# Codes of digits and letters that fail those checks stay unmasked: the third-party dev half's
+# negatives, a failed Luhn check, a Luhn-valid run with no scheme's prefix or length, an SSN
+# without its cue; an IBAN glued inside a code with a wrong check sum, of an unknown country, or
+# with a digit after it. (Not glued on its left, an IBAN in its country's format with a wrong
+# check sum is masked whole: "DE88 3704 0044 0532 0130 00x", see WHOLE.)
+GLUED_CODES = [
+    "code 52824753556AF",
+    "code AB8001015009087CD",
+    "card 4111111111111112x",
+    "card 4111111111111112AB",
+    "part 1234567812345670AB",
+    "item 12345678903ab",
+    "ticket 536228915x",
+    "id 536228915AB",
+    "pay IBANDE88370400440532013000",
+    "pay ibande88 3704 0044 0532 0130 00x",
+    "pay XX89370400440532013000x",
+    "pay IBANDE893704004405320130007",
+    "sku GB82WEST12345698765433ab",
+]
+
+
+@pytest.mark.parametrize("text", GLUED_CODES)
+def test_codes_that_fail_the_checks_stay_unmasked(text: str) -> None:
+    check(text, [])
+
+
+def _broken(category: str, spelling: str) -> str:
+    """A card number with its last digit changed (Luhn fails), an IBAN without its last
+    character (its country's length fails)."""
+    if category == IBAN:
+        return spelling[:-1]
+    last = spelling[-1]
+    return spelling[:-1] + str((int(last) + 1) % 10)
+
+
+def test_glued_codes_generated_with_failing_checks_are_not_read_as_that_value() -> None:
+    """Each card number and IBAN above, its check broken, with letters glued after it, is not
+    masked as a card number or an IBAN, whole or in part. (A run that the numeric shape ends
+    before its letters, "...2223ab", is read by every rule, as before: "4222222222223" is a
+    valid Thai identification code.)"""
+    for category, _cue, spellings in LETTER_KINDS:
+        if category == SSN:
+            continue
+        for spelling in spellings:
+            for glue in GLUED_LETTERS:
+                text = f"id {_broken(category, spelling)}{glue} ok"
+                found = [(c, text[s:e]) for c, s, e in found_spans(text)]
+                assert not [f for f in found if f[0] in (CARD, IBAN)], (text, found)
