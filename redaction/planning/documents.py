@@ -64,7 +64,10 @@ class Chunk:
     def place(self, entities: Iterable[Entity]) -> Iterator[tuple[int, Entity]]:
         """``(text_index, entity in that text's offsets)`` for each piece of each entity."""
         if not self.pieces:
-            yield from ((self.text_index, entity.shifted(self.start)) for entity in entities)
+            if self.start == 0:  # the text's first chunk: the offsets are the text's already
+                yield from ((self.text_index, entity) for entity in entities)
+            else:
+                yield from ((self.text_index, entity.shifted(self.start)) for entity in entities)
             return
         if self.view is not None:
             entities = _in_original(self.view, entities)
@@ -167,8 +170,16 @@ def split_entities(
             end = min(entity.end, segment.doc_offset + segment.length)
             if start < end:
                 offset = start - segment.doc_offset
-                pieces.append((segment, Entity(offset, end - start, entity.category, entity.score)))
+                pieces.append((segment, _piece(entity, offset, end - start)))
     return pieces
+
+
+def _piece(entity: Entity, offset: int, length: int) -> Entity:
+    """``entity`` moved to ``offset`` and cut to ``length``: itself when that changes nothing
+    (entities are immutable; most stay whole in a text's first chunk)."""
+    if offset == entity.offset and length == entity.length:
+        return entity
+    return Entity(offset, length, entity.category, entity.score)
 
 
 def seam_chunks(
