@@ -14,6 +14,11 @@ from tests.test_hostile_input import serving
 
 TEXT = "Hi, my name is Priya Patel; ship it to 123 Main St Apt 4, Springfield, IL 62704."
 pytestmark = pytest.mark.server
+# Tenant policies name Person and Address like any other category.
+POLICIES = {
+    "no-names": {"excluded_categories": ["Person"]},
+    "addresses-only": {"categories": ["Address"], "allow_list": ["Springfield"]},
+}
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +27,7 @@ def url() -> Iterator[str]:
         "PII_EMBEDDED_NAMES": "true",
         "PII_EMBEDDED_ADDRESSES": "true",
         "PII_CACHE_ENABLED": "false",
+        "PII_POLICIES": json.dumps(POLICIES),
     }
     with serving(**settings) as (address, _):
         yield address
@@ -62,3 +68,17 @@ def test_excluded_categories_keep_the_address(url: str) -> None:
     assert "123 Main St Apt 4, Springfield, IL 62704" in kept
     assert "Priya Patel" not in kept
     assert result["diagnostics"]["categories"] == {"Person": 1}
+
+
+def test_tenant_policies_select_and_exclude_person_and_address(url: str) -> None:
+    kept = redact(url, policy="no-names")
+    content = kept["redacted_body"]["messages"][0]["content"]
+    assert "Priya Patel" in content
+    assert "Main St" not in content
+    assert kept["diagnostics"]["categories"] == {"Address": 1}
+    only = redact(url, policy="addresses-only")
+    content = only["redacted_body"]["messages"][0]["content"]
+    assert "Priya Patel" in content
+    assert "Main St" not in content
+    # the allow list keeps an entity only when its whole text is listed: the address stays masked
+    assert only["diagnostics"]["categories"] == {"Address": 1}
