@@ -78,6 +78,13 @@ _THOUSANDS = re.compile(r"\d{1,3}(?:[ ,']\d{3})+")  # "924 120 002": before deci
 _GLUE_HINT = re.compile(r"[/.]|[^\W\d_]\Z")  # a piece that may hold such groups
 _GLUED_PREFIX = re.compile(r"\d([-/.])(?=\d)")  # a group glued before a value ("2/4111...")
 _DATE_SHAPES = frozenset({"day_month_year", "day_year"})
+# Values glued together by "/", "." or "-" ("4111.../5500...", "536-22-8915/536-22-8915"): each
+# window between such separators is read on its own, kept only as a checked card number or SSN.
+_GLUE_SEPARATOR = re.compile(r"(?<=\d)[-/.](?=\d)")
+_MAX_GLUE_SEPARATORS = 8  # per piece: 81 windows at most
+_GLUED_VALUE_DIGITS = (9, _MAX_DIGITS)  # an SSN .. the longest card number
+_GLUED_VALUE_CATEGORIES = frozenset({identifiers.CARD, identifiers.SSN})
+_WHOLE_PART = re.compile(r"\d+\Z")
 _NUMERIC_RULES = RuleSet(identifiers.NUMERIC_RULES + national.NUMERIC_RULES)
 _CODE_RULES = RuleSet(identifiers.CODE_RULES + national.CODE_RULES)
 _NINO_RULES = RuleSet(identifiers.CODE_RULES)
@@ -339,8 +346,43 @@ def _classify_run(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entit
         verdict = judge(scan, w_start, w_end, around)
         if verdict is not None and verdict.score >= scan.min_score:
             found.append(Entity(w_start, w_end - w_start, verdict.category, verdict.score))
+    for piece in pieces:
+        found.extend(_glued_values(scan, piece, around, judge, found))
     found.sort(key=lambda entity: entity.offset)
     return found
+
+
+def _glued_values(
+    scan: Scan, piece: tuple[int, int], around: _Around, judge: _Judge, found: list[Entity]
+) -> list[Entity]:
+    """Values glued together in one piece ("4111.../5500.../4539..."): the windows that start
+    after a glue separator (or at the piece) and end before one (or at its end), longest first,
+    kept only as a checked card number or SSN and overlapping nothing already found."""
+    p_start, p_end = piece
+    seps = [m.start() for m in _GLUE_SEPARATOR.finditer(scan.text, p_start, p_end)]
+    if not seps or len(seps) > _MAX_GLUE_SEPARATORS:
+        return []
+    starts = [p_start, *(sep + 1 for sep in seps if not _starts_decimals(scan.text, sep, piece))]
+    ends = [*seps, p_end]
+    windows = sorted(
+        ((s, e) for s in starts for e in ends if s < e and (s, e) != piece),
+        key=lambda w: (w[0] - w[1], w[0]),
+    )
+    fewest, most = _GLUED_VALUE_DIGITS
+    taken: list[Entity] = []
+    for w_start, w_end in windows:
+        if any(w_start < e.end and e.offset < w_end for e in (*found, *taken)):
+            continue
+        if not fewest <= _digit_count(scan.text, w_start, w_end) <= most:
+            continue
+        verdict = judge(scan, w_start, w_end, around)
+        if (
+            verdict is not None
+            and verdict.category in _GLUED_VALUE_CATEGORIES
+            and verdict.score >= scan.min_score
+        ):
+            taken.append(Entity(w_start, w_end - w_start, verdict.category, verdict.score))
+    return taken
 
 
 def _classify_grouped(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entity]:
@@ -425,6 +467,15 @@ def _suffix_cuts(text: str, w_start: int, last_start: int, w_end: int) -> Iterat
         if glue == "." and ("." in head or _THOUSANDS.fullmatch(head)):
             continue
         yield suffix.start()
+
+
+def _starts_decimals(text: str, sep: int, piece: tuple[int, int]) -> bool:
+    """Whether a separator is the dot of a decimal: plain digits after it to the piece's end,
+    and a whole part shorter than a value before it ("0.4111111111111111", "pi 3.14159")."""
+    if text[sep] != "." or not text[sep + 1 : piece[1]].isdigit():
+        return False
+    whole = _WHOLE_PART.search(text, piece[0], sep)
+    return whole is not None and len(whole[0]) < _GLUED_VALUE_DIGITS[0]
 
 
 def _digit_count(text: str, start: int, end: int) -> int:
