@@ -58,8 +58,8 @@ def test_two_cards_glued_by_a_dot() -> None:
     assert_whole(text, "5500005555555559")
 
 
-# 1d. Two cards glued by two letters: the second leaks ("x" alone works).
-@KNOWN
+# 1d. Two cards glued by two letters: the second leaked ("x" alone worked): the run was taken
+#     for a base64 token (fixed: an encoded token is mostly letters).
 def test_two_cards_glued_by_two_letters() -> None:
     assert_whole("card 4111111111111111xy5500005555555559", "5500005555555559")
 
@@ -73,15 +73,16 @@ def test_two_ssns_glued(sep: str) -> None:
 
 
 # 3. Glue on both sides: each side alone is handled, both together mask nothing
-#    (09e0631 masked the whole run as a phone number). The SSN between dots is fixed.
+#    (09e0631 masked the whole run as a phone number). Fixed but for the phone number: the SSN
+#    between dots, and letters on both sides (a failed code's digit run goes on past "1111x").
 @pytest.mark.parametrize(
     ("text", "value"),
     [
         ("SSN 2.536-22-8915.5", "536-22-8915"),
         pytest.param("phone 2.425-555-0100.5", "425-555-0100", marks=KNOWN),
-        pytest.param("card AB4111 1111 1111 1111x", "4111 1111 1111 1111", marks=KNOWN),
-        pytest.param("card AB4111-1111-1111-1111x", "4111-1111-1111-1111", marks=KNOWN),
-        pytest.param("SSN AB536-22-8915x", "536-22-8915", marks=KNOWN),
+        ("card AB4111 1111 1111 1111x", "4111 1111 1111 1111"),
+        ("card AB4111-1111-1111-1111x", "4111-1111-1111-1111"),
+        ("SSN AB536-22-8915x", "536-22-8915"),
     ],
 )
 def test_glue_on_both_sides(text: str, value: str) -> None:
@@ -161,7 +162,7 @@ def test_no_mask_starting_inside_a_decimal(text: str) -> None:
 
 
 # 10. Through /redact: values the in-process recognizer misses stay readable in an ok answer
-#     (the SSN between dots and the cards glued by a dot are fixed).
+#     (the SSN between dots, the card between letters and the cards glued by a dot are fixed).
 @pytest.mark.server
 @pytest.mark.parametrize(
     ("text", "value"),
@@ -169,7 +170,7 @@ def test_no_mask_starting_inside_a_decimal(text: str) -> None:
         pytest.param("IBAN de89370400440532013000\u00e9 ok", "de89370400440532013000", marks=KNOWN),
         pytest.param("card x4539 14880343 6467 ok", "4539 14880343 6467", marks=KNOWN),
         ("SSN 2.536-22-8915.5 ok", "536-22-8915"),
-        pytest.param("card AB4111-1111-1111-1111x ok", "4111-1111-1111-1111", marks=KNOWN),
+        ("card AB4111-1111-1111-1111x ok", "4111-1111-1111-1111"),
         ("card 4111111111111111.5500005555555559 ok", "5500005555555559"),
     ],
 )

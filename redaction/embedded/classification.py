@@ -63,6 +63,7 @@ _HEX_BYTE_GROUPS = 4
 _BASE64_TOKEN = 32
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]*")
 _BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]+\Z")
+_BASE64_LETTERS = 8  # of 32 characters or more: random base64 holds some 26
 _TEXT_AFTER = 8
 # A national phone number amid this many other numbers of its run is likely a list of numbers.
 _LIST_PIECES = 2
@@ -302,7 +303,16 @@ def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
         return []
     if candidate.shape == "iban":  # lower case: what the digit run alone would have been
         return _classify_glued_run(scan, digit, end)
-    return _classify_run(scan, digit, end, _numeric_verdict)
+    return _classify_run(scan, digit, _run_end(scan.text, digit, end), _numeric_verdict)
+
+
+def _run_end(text: str, digit: int, end: int) -> int:
+    """Where the digit run of a failed code ends: past the code where its last group has a
+    letter glued after it ("AB4111 1111 1111 1111x": the code shape stops before "1111x")."""
+    numeric = numeric_at(text, digit)
+    if numeric is None or numeric.end <= end or not text[numeric.end - 1].isalpha():
+        return end
+    return numeric.end
 
 
 def _glued_iban_entities(scan: Scan, start: int, end: int) -> list[Entity]:
@@ -483,11 +493,16 @@ def _digit_count(text: str, start: int, end: int) -> int:
 
 
 def _in_encoded_token(text: str, start: int) -> bool:
-    """A code glued inside a long base64 token (a key, a blob) is not a value of its own."""
+    """A code glued inside a long base64 token (a key, a blob) is not a value of its own; a run
+    of digits with a letter or two glued in ("4111...xy5500...") is values glued together:
+    an encoded token is mostly letters."""
     head = _BASE64_TAIL.search(text, max(0, start - _BASE64_TOKEN), start)
     tail = _BASE64_RUN.match(text, start)
     lead = start - head.start() if head else 0
-    return tail is not None and lead + tail.end() - start >= _BASE64_TOKEN
+    if tail is None or lead + tail.end() - start < _BASE64_TOKEN:
+        return False
+    token = text[start - lead : tail.end()]
+    return sum(map(str.isalpha, token)) >= _BASE64_LETTERS
 
 
 def _in_hex_token(text: str, start: int) -> bool:
