@@ -10,7 +10,7 @@ from typing import Protocol
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from redaction.detectors.detector import BatchResult, DetectionContext, Detector
+from redaction.detectors.detector import BatchResult, DetectionContext, Detector, DetectorWrapper
 from redaction.entities import Document
 from redaction.errors import DetectorError, ServiceRequestError
 from redaction.reasons import FailureReason, http_reason
@@ -114,37 +114,22 @@ class CredentialHealth:
         )
 
 
-class CredentialWatch:
+class CredentialWatch(DetectorWrapper):
     """A ``Detector`` that tells ``health`` how each batch went (outermost around the Azure one,
     so a hedge or a retry that ends well counts as a success)."""
 
     def __init__(self, detector: Detector, health: CredentialHealth) -> None:
-        self._detector = detector
+        super().__init__(detector)
         self._health = health
-
-    @property
-    def name(self) -> str:
-        return self._detector.name
-
-    @property
-    def api_version(self) -> str | None:
-        return self._detector.api_version
-
-    @property
-    def categories(self) -> frozenset[str]:
-        return self._detector.categories
 
     async def detect(self, documents: Sequence[Document], context: DetectionContext) -> BatchResult:
         try:
-            result = await self._detector.detect(documents, context)
+            result = await self.inner.detect(documents, context)
         except DetectorError as error:
             self._health.observe(error.reason)
             raise
         self._health.observe(None)
         return result
-
-    async def close(self) -> None:
-        await self._detector.close()
 
 
 async def probe_credential(auth: Auth, health: CredentialHealth) -> None:

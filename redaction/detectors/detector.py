@@ -72,3 +72,26 @@ class Detector(Protocol):
     ) -> BatchResult: ...
 
     async def close(self) -> None: ...
+
+
+class DetectorWrapper:
+    """A ``Detector`` around another one (hedging, the credential watch): its name, api-version,
+    categories and ``close`` are the inner detector's; a subclass defines ``detect``."""
+
+    def __init__(self, inner: Detector) -> None:
+        self.inner = inner
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def api_version(self) -> str | None:
+        return self.inner.api_version
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return self.inner.categories
+
+    async def close(self) -> None:
+        await self.inner.close()

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from redaction.deadline import Clock
-from redaction.detectors.detector import BatchResult, DetectionContext, Detector
+from redaction.detectors.detector import BatchResult, DetectionContext, Detector, DetectorWrapper
 from redaction.entities import Document
 
 DEFAULT_WINDOW = 1000
@@ -94,7 +94,7 @@ class HedgeBudget:
         return True
 
 
-class HedgedDetector:
+class HedgedDetector(DetectorWrapper):
     """A ``Detector`` that sends one duplicate of a batch running past the tracker's threshold."""
 
     def __init__(
@@ -105,23 +105,11 @@ class HedgedDetector:
         gate: asyncio.Semaphore | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.tracker = tracker
         self._budget = budget
         self._gate = gate
         self._clock = clock
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def api_version(self) -> str | None:
-        return self.inner.api_version
-
-    @property
-    def categories(self) -> frozenset[str]:
-        return self.inner.categories
 
     async def detect(self, documents: Sequence[Document], context: DetectionContext) -> BatchResult:
         self._budget.earn()
@@ -166,9 +154,6 @@ class HedgedDetector:
         if gate is not None:
             task.add_done_callback(lambda _: gate.release())
         return task
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 async def _first_success(tasks: list[asyncio.Task[BatchResult]]) -> BatchResult:
