@@ -202,11 +202,12 @@ def _single_verdict(shape: str, scan: Scan, start: int, end: int) -> _Verdict | 
             return _Verdict(verdict.category, max(verdict.score, _ALONE_SWIFT_SCORE))
         return verdict
     if shape == "ipv6":
-        if not network.is_ip_address(value):
-            return None
-        return _Verdict(
-            network.IP, _context(scan, start, end).adjust(network.IP_SCORE, network.IP_CUES)
-        )
+        if network.is_ip_address(value):
+            context = _context(scan, start, end)
+            return _Verdict(network.IP, context.adjust(network.IP_SCORE, network.IP_CUES))
+        if network.is_unspecified_address(value):
+            return _unspecified_verdict(scan, start, end, _context(scan, start, end))
+        return None
     if shape == "gps":
         return _Verdict(GPS, _GPS_SCORE) if _is_coordinate_pair(value) else None
     return _secret_verdict(shape, value, scan, start, end)
@@ -540,7 +541,9 @@ def _numeric_verdict(
     if not _MIN_DIGITS <= digits <= _MAX_DIGITS:
         if glued or digits < 4 or value.count(".") != 3:
             return None  # no IP address either (_ip_verdict): no need to read the context
-        return _ip_verdict(value, around.context)
+        return _ip_verdict(value, around.context) or _unspecified_verdict(
+            scan, start, end, around.context
+        )
     context = around.context
     if _SPREAD.search(value):
         return _spread_card_verdict(scan.text, start, end, context)
@@ -596,6 +599,18 @@ def _before_letters_verdict(value: str, context: Context) -> _Verdict | None:
 def _ip_verdict(value: str, context: Context) -> _Verdict | None:
     if value.count(".") == 3 and network.is_ip_address(value):
         return _Verdict(network.IP, context.adjust(network.IP_SCORE, network.IP_CUES))
+    return None
+
+
+def _unspecified_verdict(scan: Scan, start: int, end: int, context: Context) -> _Verdict | None:
+    """The unspecified address ("0.0.0.0", "::") where the words call it an IP address ("my
+    IP is 0.0.0.0", "IPv6 地址是 ::") or it is the whole message; a server's "listening on
+    0.0.0.0:8080" is left alone."""
+    value = scan.text[start:end]
+    if not network.is_unspecified_address(value):
+        return None
+    if network.names_an_address(context.window) or _alone(scan.text, start, end):
+        return _Verdict(network.IP, network.IP_SCORE)
     return None
 
 

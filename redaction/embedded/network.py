@@ -37,6 +37,13 @@ _COUNTRY = (
 _TIME_OF_DAY = re.compile(r"(?:[01]?\d|2[0-4])\.(?:am|pm)")
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _SAS_SIGNATURE = re.compile(r"[?&]sig=[A-Za-z0-9%+/]{20,}(?:%3D|=){0,2}")
+# Words that say a number is an IP address, in the lower-cased words around it: "IP", "IPv6",
+# "V6" (also glued to a word of a script without spaces, "我电脑IP是"), or "address" in the
+# languages of the other cues.
+_ADDRESS_CUE = re.compile(
+    r"(?<![a-z])(?:ip|ipv[46]|v[46])(?![a-z])|address|adres|dirección|direccion|endereço"
+    r"|indirizzo|आईपी|地址|アドレス|주소"
+)
 
 
 def url_end(text: str, start: int, end: int) -> int:
@@ -80,7 +87,8 @@ def is_ip_address(value: str) -> bool:
     """IPv4 in dotted quads (leading zeros allowed, as inet_aton and many logs write them) or
     IPv6 with a digit (``ab::cd`` in code is not one), any zone id.
 
-    The unspecified address (``0.0.0.0``, ``::``) is left alone; loopback is masked like any.
+    The unspecified address (``0.0.0.0``, ``::``) is no address of a host: it is taken only
+    where the words call it an IP address (``names_an_address``); loopback is masked like any.
     """
     if ":" in value and not any(char.isdigit() for char in value.partition("%")[0]):
         return False
@@ -93,6 +101,23 @@ def is_ip_address(value: str) -> bool:
     except ValueError:
         return False
     return not address.is_unspecified
+
+
+def is_unspecified_address(value: str) -> bool:
+    """The unspecified address in any spelling: ``0.0.0.0``, ``::``, ``0000::``, eight groups
+    of zeros."""
+    if ":" not in value:
+        return _DOTTED_QUAD.fullmatch(value) is not None and not value.strip("0.")
+    try:
+        return ipaddress.IPv6Address(value).is_unspecified
+    except ValueError:
+        return False
+
+
+def names_an_address(words: str) -> bool:
+    """Whether the words around a number call it an IP address ("my IP is 0.0.0.0"): the
+    unspecified address is taken only then (or alone), never in "listening on 0.0.0.0:8080"."""
+    return _ADDRESS_CUE.search(words) is not None
 
 
 def is_dotted_quad(value: str) -> bool:
