@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
+from functools import cache
 
 from redaction.embedded.identifiers import CONTEXT_ONLY, Rule, any_value, rule
 
@@ -101,6 +102,32 @@ def is_icao_document(value: str) -> bool:
     return value[-1].isdigit() and total % 10 == int(value[-1])
 
 
+def is_nz_bank_account(value: str) -> bool:
+    """python-stdnum's nz.bankaccount check, answered at once where the first two digits are no
+    bank code of its bank register (a shape that starts with two ASCII digits keeps them first
+    in python-stdnum's compact form): its check would fail there after a look-up in the
+    register that costs about 0.2 ms."""
+    head = value[:2]
+    codes = _nz_bank_codes()
+    if codes and head.isascii() and head.isdigit() and head not in codes:
+        return False
+    return _NZ_BANK_ACCOUNT(value)
+
+
+@cache
+def _nz_bank_codes() -> frozenset[str]:
+    """The two-digit codes that python-stdnum's NZ bank register (nz/banks) lists a bank under;
+    empty (no shortcut) if its first level is not keyed by two digits."""
+    from stdnum import numdb
+
+    prefixes = numdb.get("nz/banks").prefixes
+    if any(length != 2 for length, *_ in prefixes):
+        return frozenset()
+    codes = (f"{n:02d}" for n in range(100))
+    return frozenset(c for c in codes if any(low <= c <= high for _, low, high, *_ in prefixes))
+
+
+_NZ_BANK_ACCOUNT = _stdnum("nz.bankaccount")
 _ZA_ID = _stdnum("za.idnr")
 _STNR = _stdnum("de.stnr")
 _TH_PIN = _stdnum("th.pin")
@@ -187,7 +214,7 @@ NUMERIC_RULES: tuple[Rule, ...] = (
     rule(
         "NZBankAccountNumber",
         r"\d\d(?:[ -]{0,3}\d){12,14}",  # 14 to 16 digits, any grouping
-        _stdnum("nz.bankaccount"),
+        is_nz_bank_account,
         0.6,
         _NZ_BANK,
     ),
