@@ -58,3 +58,36 @@ def test_unspecified_address_named_as_an_ip(text: str, language: str, expected: 
 @pytest.mark.parametrize("text", UNSPECIFIED_NEGATIVES)
 def test_unspecified_address_without_a_cue_stays(text: str) -> None:
     assert found(text) == []
+
+
+# A message that is just one checked number, its groups spaced any way (runs of spaces, mixed
+# separators), is masked whole; only numbers with a strong check are read so.
+TH = "THPopulationIdentificationCode"
+BARE_SPACED = [
+    ("1 1017  00123  45 6", [(TH, "1 1017  00123  45 6")]),
+    ("  1   10 17 00   12 34 5 6 ", [(TH, "1   10 17 00   12 34 5 6")]),
+    ("123  456  789  50", [("TRNationalIdentificationNumber", "123  456  789  50")]),
+    ("1101700 123456.", [(TH, "1101700 123456")]),
+    ("5105  1051 0510-5100", [("CreditCardNumber", "5105  1051 0510-5100")]),
+]
+
+# ... never a number that fails its check, a list of numbers, or one inside a sentence.
+BARE_SPACED_NEGATIVES = [
+    "1 1017  00123  45 7",
+    "123  456  789  51",
+    "5105  1051  0510  5101",
+    "12  34  56  78  90  12  34",
+    "846 579 126 970 228 645",
+    "id 1 1017  00123  45 6",
+    "1 1017  00123  45 6 then more",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BARE_SPACED)
+def test_bare_checked_number_spaced_any_way(text: str, expected: Expected) -> None:
+    assert found(text, "en") == expected
+
+
+@pytest.mark.parametrize("text", BARE_SPACED_NEGATIVES)
+def test_bare_spaced_digits_without_a_strong_check_stay(text: str) -> None:
+    assert found(text) == []

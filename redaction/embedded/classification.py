@@ -86,6 +86,11 @@ _MAX_GLUE_SEPARATORS = 8  # per piece: 81 windows at most
 _GLUED_VALUE_DIGITS = (9, _MAX_DIGITS)  # an SSN .. the longest card number
 _GLUED_VALUE_CATEGORIES = frozenset({identifiers.CARD, identifiers.SSN})
 _WHOLE_PART = re.compile(r"\d+\Z")
+# A message that is just one number: digit groups split by spaces, dots, dashes or slashes.
+_BARE_NUMBER = re.compile(r"[\W_]*?(\d[\d\t ./-]*\d)[\W_]*")
+_BARE_SEPARATORS = re.compile(r"[\t ./-]+")
+_MAX_BARE_GROUPS = 8  # as many as a window of a run may have (_MAX_PIECES)
+_DIGITS = re.compile(r"\d")
 _NUMERIC_RULES = RuleSet(identifiers.NUMERIC_RULES + national.NUMERIC_RULES)
 _CODE_RULES = RuleSet(identifiers.CODE_RULES + national.CODE_RULES)
 _NINO_RULES = RuleSet(identifiers.CODE_RULES)
@@ -158,7 +163,8 @@ def classify(candidate: Candidate, scan: Scan) -> Iterator[Entity]:
     """The entities a candidate holds: usually none or one, two for a URL with a signature."""
     start, end = candidate.start, candidate.end
     if candidate.shape == "numeric":
-        yield from _classify_numeric(scan, candidate)
+        found = _classify_numeric(scan, candidate)
+        yield from _bare_number(scan, candidate, found) or found
     elif candidate.shape in ("code", "iban"):
         yield from _classify_code(scan, candidate)
     elif candidate.shape == "url":
@@ -175,6 +181,31 @@ def classify(candidate: Candidate, scan: Scan) -> Iterator[Entity]:
             yield Entity(start, end - start, verdict.category, verdict.score)
         elif candidate.shape in _DATE_SHAPES:
             yield from _classify_after_date(scan, candidate)
+
+
+def _bare_number(scan: Scan, candidate: Candidate, found: list[Entity]) -> list[Entity]:
+    """A message that is just one number in digit groups spaced any way ("3   451  000  50
+    5414", "4111 1111  1111 1111"): where the groups as read find nothing over the whole run,
+    its digits are read together, as a number with a strong check only (no phone, no number
+    that one in ten passes by chance)."""
+    if _WORD_CHARACTER.search(scan.text, 0, candidate.start):
+        return []
+    bare = _BARE_NUMBER.fullmatch(scan.text)
+    if bare is None or bare.start(1) != candidate.start:
+        return []
+    start, end = bare.span(1)
+    if any(e.offset <= start and end <= e.end for e in found):
+        return []
+    if not 2 <= len(_BARE_SEPARATORS.split(bare[1])) <= _MAX_BARE_GROUPS:
+        return []
+    digits = "".join(_DIGITS.findall(bare[1]))
+    context = _context(scan, start, end)
+    for rule in _NUMERIC_RULES.of_length(len(digits)):
+        if rule.base < national.CHECKED or not rule.shape.fullmatch(digits):
+            continue
+        if rule.is_valid(digits):
+            return [Entity(start, end - start, rule.category, context.adjust(rule.base, rule.cues))]
+    return []
 
 
 def _classify_after_date(scan: Scan, candidate: Candidate) -> list[Entity]:
