@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -121,8 +120,12 @@ class ScanReport:
 
     def counts(self) -> dict[str, int]:
         """Every counter of the scan, by its ``telemetry.REDACTION`` name."""
-        values = {**vars(self), **vars(self.stats)}
-        return {fact.name: values[fact.name] for fact in telemetry.REDACTION if fact.scan}
+        stats = vars(self.stats)
+        return {name: stats[name] if name in stats else getattr(self, name) for name in _COUNTED}
+
+
+# The counters a scan reports (``ScanReport.counts``), in ``telemetry.REDACTION`` order.
+_COUNTED = tuple(fact.name for fact in telemetry.REDACTION if fact.scan)
 
 
 @dataclass
@@ -262,12 +265,12 @@ class Scanner:
         report = _new_report(count, len(chunks), planned, len(batches), len(cached))
         results = _ChunkResults(found=dict(cached))
         request_gate = asyncio.Semaphore(self._limits.batch_concurrency)
-        outcomes = await asyncio.gather(
-            *(
-                self._scan_batch(batch, request_gate, _context(scope, index, report.stats))
-                for index, batch in enumerate(batches)
-            )
-        )
+        scans = [
+            self._scan_batch(batch, request_gate, _context(scope, index, report.stats))
+            for index, batch in enumerate(batches)
+        ]
+        # one batch is awaited as it is: a task of its own would change nothing but the cost
+        outcomes = [await scans[0]] if len(scans) == 1 else await asyncio.gather(*scans)
         for batch, outcome in zip(batches, outcomes, strict=True):
             _collect(report, results, batch, outcome)
         self._store(keys, results, batches, outcomes)
@@ -377,9 +380,11 @@ class Scanner:
         """The batch's coverage, or the reason it could not be scanned at all."""
         documents = [planned.document for planned in batch]
         try:
-            async with asyncio.timeout(context.deadline.remaining()), AsyncExitStack() as gates:
-                await gates.enter_async_context(request_gate)
-                await gates.enter_async_context(self._instance_gate)
+            async with (
+                asyncio.timeout(context.deadline.remaining()),
+                request_gate,
+                self._instance_gate,
+            ):
                 result = await self.detector.detect(documents, context)
         except TimeoutError:
             return FailureReason.DEADLINE

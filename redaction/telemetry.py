@@ -321,11 +321,12 @@ def _fail(current: trace.Span, error: BaseException) -> None:
         return
 
 
+_ATTRIBUTE = (str, bool, int, float)  # the value types a span attribute takes (bool is an int)
+
+
 def set_attributes(current: trace.Span, attributes: Dimensions) -> None:
     try:
-        current.set_attributes(
-            {k: v for k, v in attributes.items() if isinstance(v, str | bool | int | float)}
-        )
+        current.set_attributes({k: v for k, v in attributes.items() if isinstance(v, _ATTRIBUTE)})
     except Exception:  # noqa: BLE001
         return
 

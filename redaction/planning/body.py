@@ -223,7 +223,7 @@ class _Walker:
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 self.value(item, where.child(index, index), flow, context)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
             self.number(value, where, context)
 
     def object(self, value: Mapping[str, Any], where: _Where) -> None:
@@ -239,7 +239,7 @@ class _Walker:
         top = where.outer is None and len(where.path) == 1
         if top and key == "messages" and isinstance(item, list):
             self.messages(item, where)
-        elif top and key in ("input", "prompt") and isinstance(item, str | list):
+        elif top and key in ("input", "prompt") and isinstance(item, (str, list)):
             self.inputs(item, where)
         elif top and key == "instructions" and isinstance(item, str):
             if "system" in self.roles:
@@ -249,7 +249,7 @@ class _Walker:
         elif where.structural and key in BINARY_KEYS and isinstance(item, str):
             self.binary(item, where)
         else:
-            leaf = isinstance(item, str | int | float | list)
+            leaf = isinstance(item, (str, int, float, list))
             self.value(item, where, context=_cue(where.context) if leaf else "")
 
     def key(self, key: str, where: _Where) -> None:
