@@ -50,8 +50,14 @@ _SPANS_SPACES = frozenset({"at", "dot", "spelled"})
 # (the characters whose NFKC differs from themselves).
 _SPECIAL_CLASS = (
     r"[[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Zs}\p{Pd}\p{Nd}\u2212\u00b7\u2022\u2027\u30fb"
-    r"\u2219\p{NFKC_QC=N}]--[\x00-\x7f]]"
+    r"\u2219\u2044\u2215\u2800\p{NFKC_QC=N}]--[\x00-\x7f]]"
 )
+# A base64 data URL anywhere in a text (the whole-string one is decoded by ``body``).
+_DATA_URI = (
+    r"(?i:data:[^,;\s]{0,100}(?:;[^,;\s]{0,100}){0,8};base64,)[A-Za-z0-9+/]+={0,2}"
+    r"(?![A-Za-z0-9+/=])"
+)
+_DATA_URI_PAYLOAD = ";base64,"
 _TLD = r"(?:com|org|net|edu|gov|io|co|uk|de|fr|nl|es|it|ch|se|no|info|biz|us|ca|au|jp|cn|in)"
 # The scan's alternatives, each with the trigger that must be in a text for it to be tried (a
 # text gets a scanner of only the alternatives it can use: most prose needs none or one).
@@ -67,8 +73,11 @@ _PARTS: tuple[tuple[str, str], ...] = (
         r"|(?P<hex>\#[xX]0*[0-9a-fA-F]{1,8}(?![0-9a-fA-F]);?)"
         r"|(?P<named>[A-Za-z][A-Za-z0-9]{0,31};))",
     ),
+    ("datauri", r"(?P<datauri>" + _DATA_URI + r")"),
     ("controls", r"(?P<controls>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+)"),
-    ("marks", r"(?P<marks>(?<=[\x21-\x7e])[\p{Mn}\p{Me}]+)"),
+    ("marks", r"(?P<marks>(?<=[\x20-\x7e])[\p{Mn}\p{Me}]+)"),
+    ("tabs", r"(?P<tabs>(?<=[0-9])\t+(?=[0-9]))"),
+    ("plus", r"(?P<plus>(?<![\w+])\+?[0-9]{1,4}(?:\+[0-9]{1,4}){2,}(?![\w+]))"),
     ("stop", r"(?P<stop>(?<=[A-Za-z0-9])[\u3002\uff61\ufe12](?=[A-Za-z0-9]))"),
     (
         "at",
@@ -87,6 +96,7 @@ _PARTS: tuple[tuple[str, str], ...] = (
         r"(?P<groups>(?<![\w/.])(?:\d{4}|[A-Za-z]{2}\d{2})(?P<sep>[/_.])[A-Za-z0-9]{4}"
         r"(?:(?P=sep)[A-Za-z0-9]{4})+(?:(?P=sep)[A-Za-z0-9]{1,3})?(?![\w/])"
         r"|(?<![\w:])\d{4}(?P<colon>:)\d{4}(?::\d{4})+(?::\d{1,3})?(?![\w:])"
+        r"|(?<![\w,.])[0-9]{4}(?P<comma>,)[0-9]{4}(?:,[0-9]{4}){2,3}(?:,[0-9]{1,3})?(?![\w,])"
         r"|(?<![\w.])(?P<scientific>\d\.\d{12,}[eE]\+?\d{1,2})(?![\w.])"
         r"|(?<![\w,'.])\d{1,3}(?P<thousands>[,'])\d{3}(?:(?P=thousands)\d{3}){3,}(?![\w,']))",
     ),
@@ -106,6 +116,9 @@ _PARTS: tuple[tuple[str, str], ...] = (
 # pick the branch), which re skips to in C.
 _ASCII_TRIGGERS: dict[str, re.Pattern[str]] = {
     "escapes": re.compile(r"[%&\\]"),
+    "datauri": re.compile(_DATA_URI_PAYLOAD, re.IGNORECASE),
+    "tabs": re.compile(r"\t(?<=[0-9]\t)\t*[0-9]"),
+    "plus": re.compile(r"\+(?<=[0-9]\+)[0-9]"),
     "controls": re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"),
     "at": re.compile(r"[@\[({<](?:(?<= @)|(?<=@) |(?<=[\[({<]) ?(?:at|AT|At) ?[\])}>])"),
     "dot": re.compile(r"[\[({<] ?(?:dot|DOT|Dot) ?[\])}>]"),
@@ -113,19 +126,22 @@ _ASCII_TRIGGERS: dict[str, re.Pattern[str]] = {
     "base64": re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{14,}"),  # whole runs: no retry inside
     "groups": re.compile(
         r"[/_.:,'](?:(?<=[/_.:])[0-9A-Za-z]{4}[/_.:]"
-        r"|(?<=\d[,'])\d{3}[,']\d{3}[,']\d{3}|(?<=\d\.)\d{12,}[eE])"
+        r"|(?<=\d[,'])\d{3}[,']\d{3}[,']\d{3}|(?<=\d,)\d{4},\d{4}|(?<=\d\.)\d{12,}[eE])"
     ),
 }
 _UNICODE_TRIGGERS: dict[str, regex.Pattern[str]] = {
-    "marks": regex.compile(r"[\x21-\x7e][\p{Mn}\p{Me}]"),
+    "marks": regex.compile(r"[\x20-\x7e][\p{Mn}\p{Me}]"),
     "stop": regex.compile(r"[\u3002\uff61\ufe12]"),
     "mixed": regex.compile(r"[\p{Cyrillic}\p{Greek}]"),
     "chars": regex.compile(r"(?V1)" + _SPECIAL_CLASS),
 }
 
 
-# ASCII text without any of these holds no escape, control, "at" or "dot" trigger.
-_RARE_ASCII = re.compile(r"[%&\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f@\[({<]")
+# ASCII text without any of these holds no escape, control, "at", "dot", data URL, tab or
+# "plus" trigger.
+_RARE_ASCII = re.compile(
+    r"[%&\\\x00-\x09\x0b\x0c\x0e-\x1f\x7f@\[({<]|\+(?<=[0-9]\+)[0-9]|;(?i:base64),"
+)
 _NONE: frozenset[str] = frozenset()
 
 
@@ -506,8 +522,21 @@ def _on_groups(out: _Builder, match: Any) -> None:
     if match.group("thousands"):
         out.replace_each([char if char.isdigit() else "" for char in text])
         return
-    separator = match.group("sep") or match.group("colon")
+    separator = match.group("sep") or match.group("colon") or match.group("comma")
     out.replace_to(match.end(), text.replace(separator, " "), one_for_one=True)
+
+
+def _on_tabs(out: _Builder, match: Any) -> None:
+    """Tabs between digits (``425\t555\t0100``): a run of them read as one space."""
+    out.replace_to(match.end(), " ")
+
+
+def _on_plus(out: _Builder, match: Any) -> None:
+    """``+`` between groups of digits (``4111+1111+1111+1111``, ``+1+425+555+0100``: a space
+    in form encoding): read as spaces; a leading ``+`` stays."""
+    text = match.group()
+    value = text[0] + text[1:].replace("+", " ")
+    out.replace_to(match.end(), value, one_for_one=True)
 
 
 def _on_mixed(out: _Builder, match: Any) -> None:
@@ -555,25 +584,76 @@ def _on_base64(out: _Builder, match: Any) -> None:
     if decoded is None:
         out.copy_to(match.end())
     else:
-        out.replace_to(match.end(), _canonical_value(decoded))
+        value = _apart(out.source, match.start(), match.end(), _canonical_value(decoded))
+        out.replace_to(match.end(), value)
+
+
+def _on_datauri(out: _Builder, match: Any) -> None:
+    """A base64 data URL inside a text (``![x](data:text/plain;base64,...)``): its payload read
+    as the text it spells, whatever its size and media type, each char standing for the whole
+    payload; binary payloads stay as written."""
+    token = match.group()
+    start = match.start() + token.lower().rfind(_DATA_URI_PAYLOAD) + len(_DATA_URI_PAYLOAD)
+    out.copy_to(start)
+    decoded = _declared_base64_text(out.source[start : match.end()])
+    if decoded is None:
+        out.copy_to(match.end())
+    else:
+        value = _apart(out.source, start, match.end(), _canonical_value(decoded))
+        out.replace_to(match.end(), value)
+
+
+def _apart(source: str, start: int, end: int, value: str) -> str:
+    """``value`` (decoded from the token ``source[start:end]``) set apart by spaces from what
+    is glued to the token (``base64,`` before it, ``)`` after it), so that detectors read it as
+    a value of its own."""
+    before = " " if start > 0 and not source[start - 1].isspace() else ""
+    after = " " if end < len(source) and not source[end].isspace() else ""
+    return f"{before}{value}{after}"
+
+
+def _declared_base64_text(payload: str) -> str | None:
+    """The text a payload declared base64 spells: nearly every character printable."""
+    data = _base64_bytes(payload.rstrip("="))
+    if data is None:
+        return None
+    text = _text_of(data)
+    readable = sum(
+        char.isprintable() or char.isspace() or _REMOVED.match(char) is not None for char in text
+    )
+    return text if readable >= 0.95 * len(text) else None
+
+
+def _base64_bytes(body: str) -> bytes | None:
+    """``body`` (base64 without padding) decoded, or None."""
+    if len(body) % 4 == 1:
+        return None
+    try:
+        return base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+    except ValueError:
+        return None
+
+
+def _text_of(data: bytes) -> str:
+    """``data`` as text: UTF-8, else Latin-1."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _base64_text(token: str) -> str | None:
     """The text a base64 token spells (padding optional), when it spells text at all. A token
     without both cases of letters is not taken for base64 (a card number is valid base64)."""
     body = token.rstrip("=")
-    if len(body) % 4 == 1 or len(body) > MAX_BASE64 or body.islower() or body.isupper():
+    if len(body) > MAX_BASE64 or body.islower() or body.isupper():
         return None
     if not any(char.isalpha() for char in body):
         return None
-    try:
-        data = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
-    except ValueError:
+    data = _base64_bytes(body)
+    if data is None:
         return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    text = _text_of(data)
     # ASCII characters are single bytes in both decodings: the cheap test first (most tokens
     # that merely look like base64, long words and ids, decode to bytes that fail it)
     plain = len(data) - len(data.translate(None, _PLAIN_BYTES))
@@ -610,6 +690,9 @@ _HANDLERS: dict[str, Callable[[_Builder, Any], None]] = {
     "dot": _on_dot,
     "spelled": _on_spelled,
     "base64": _on_base64,
+    "datauri": _on_datauri,
+    "tabs": _on_tabs,
+    "plus": _on_plus,
     "groups": _on_groups,
     "mixed": _on_mixed,
     "chars": _on_chars,
@@ -654,7 +737,12 @@ def _plain_char(char: str) -> str | None:
         return " "
     if _DASH.match(char) or char in _MIDDLE_DOTS:
         return "-"
-    return None
+    return _LOOKALIKES.get(char)
+
+
+# Read as the ASCII they stand for: fraction and division slashes (NFKC keeps them), the braille
+# blank (drawn as a space, yet neither a space separator nor ignorable).
+_LOOKALIKES = {"\u2044": "/", "\u2215": "/", "\u2800": " "}
 
 
 def _digit(char: str) -> str | None:

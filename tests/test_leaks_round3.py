@@ -1,0 +1,160 @@
+"""Leak corpus, round 3: six classes an outside tester found answering ``ok`` with full coverage
+and the value readable, on both detectors, over real HTTP (the served app on the embedded
+detector, and the Azure path through the emulator).
+
+Classes (each generated over several values and shapes):
+
+- ``datauri``: a base64 ``data:`` URL inside a longer text (a markdown image, a word before or
+  after it) was not decoded; only a whole-string data URL was.
+- ``marks``: combining marks drawn over the spaces between digit groups (underlined text).
+- ``separators``: ``+``, ``,``, TAB, U+2044 FRACTION SLASH and U+2800 BRAILLE PATTERN BLANK
+  between the groups of a card, phone or SSN.
+- ``seams``: a long e-mail address (up to 254 characters) across the cut between two chunks of
+  a text with no whitespace near the cut.
+- ``numbers``: an identifier given as short JSON numbers in one array or object of tool-call
+  arguments (``{"ssn": [536, 22, 8915]}``).
+- ``roles``: the fields of a message ``scan_roles`` leaves out, other than its own text
+  (``tool_calls``, ``name``, ``refusal``, unknown fields).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.test_leaks import chat, is_ok, redact_case, user
+
+DETECTORS = ("local", "azure")
+SSN = "536-22-8915"
+CARD = "4111111111111111"
+CARD_GROUPS = ("4111", "1111", "1111", "1111")
+PHONE_GROUPS = ("425", "555", "0100")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    body: dict[str, Any]
+    fragments: tuple[str, ...]  # none of these may be readable in an ``ok`` answer
+    config: dict[str, Any] | None = None
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def said(id: str, text: str, *fragments: str) -> Case:
+    return Case(id, chat(user(text)), fragments)
+
+
+def datauri_cases() -> list[Case]:
+    values = {"card": CARD, "card-spaced": " ".join(CARD_GROUPS), "ssn": SSN}
+    shapes = {
+        "markdown-image": "![note](data:text/plain;base64,{})",
+        "between-words": "see data:text/plain;base64,{} ok",
+        "word-after": "data:text/plain;base64,{} ok",
+        "charset": "file: data:text/plain;charset=utf-8;base64,{}, thanks",
+        "upper-case": "see DATA:TEXT/PLAIN;BASE64,{} ok",
+        "other-media-type": "see data:application/octet-stream;base64,{} ok",
+        "no-padding": "see data:text/plain;base64,{}) ok",
+    }
+    cases = []
+    for value_id, value in values.items():
+        for shape_id, shape in shapes.items():
+            encoded = b64("value " + value) if shape_id == "no-padding" else b64(value)
+            if shape_id == "no-padding":
+                encoded = encoded.rstrip("=")
+            cases.append(said(f"datauri/{shape_id}/{value_id}", shape.format(encoded), encoded))
+    return cases
+
+
+def mark_cases() -> list[Case]:
+    cases = []
+    for mark in ("\u0332", "\u0301", "\u0336", "\u20e3"):
+        name = f"U+{ord(mark):04X}"
+        card = f" {mark}".join(CARD_GROUPS)
+        phone = f" {mark}".join(PHONE_GROUPS)
+        every = "".join(char + mark for char in " ".join(CARD_GROUPS))
+        cases += [
+            said(f"marks/{name}/card-spaces", f"card {card}", "4111", "1111"),
+            said(f"marks/{name}/phone-spaces", f"call +1 {mark}{phone}", "0100"),
+            said(f"marks/{name}/every-char", f"card {every}", every[:8]),
+        ]
+    return cases
+
+
+def separator_cases() -> list[Case]:
+    cases = []
+    for name, sep in {"plus": "+", "comma": ",", "braille-blank": "\u2800"}.items():
+        card = sep.join(CARD_GROUPS)
+        cases.append(said(f"separators/{name}/card", f"card {card}", card[:9]))
+    for name, sep in {"plus": "+", "tab": "\t", "tabs": "\t\t"}.items():
+        phone = sep.join(PHONE_GROUPS)
+        cases += [
+            said(f"separators/{name}/phone-plus1", f"call +1{sep}{phone}", "555" + sep + "0100"),
+            said(f"separators/{name}/phone", f"call {phone}", "555" + sep + "0100"),
+        ]
+    for name, sep in {"fraction-slash": "\u2044", "division-slash": "\u2215"}.items():
+        ssn = sep.join(SSN.split("-"))
+        cases.append(said(f"separators/{name}/ssn", f"ssn {ssn}", "8915"))
+    return cases
+
+
+CASES = [*datauri_cases(), *mark_cases(), *separator_cases()]
+assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
+
+
+@pytest.fixture(params=DETECTORS)
+def service(request: pytest.FixtureRequest) -> tuple[str, TestClient[Any, Any]]:
+    """The served app on the embedded detector, or on the Azure path through the emulator."""
+    client: TestClient[Any, Any] = request.getfixturevalue(f"{request.param}_service")
+    return request.param, client
+
+
+def readable(fragments: tuple[str, ...], body: Any) -> list[str]:
+    """The fragments still in ``body``'s strings (JSON texts inside it included)."""
+    texts = json.dumps(body, ensure_ascii=False)
+    strings: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            strings.append(value)
+            with contextlib.suppress(ValueError):
+                walk(json.loads(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                strings.append(key)
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, int | float):
+            strings.append(json.dumps(value))
+
+    walk(body)
+    return [f for f in fragments if f in texts or any(f in s for s in strings)]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("leak", CASES, ids=[c.id for c in CASES])
+async def test_no_value_readable_in_an_ok_answer(
+    service: tuple[str, TestClient[Any, Any]], leak: Case, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert readable(leak.fragments, leak.body) == list(leak.fragments), "a case carries its value"
+    detector, client = service
+
+    status, result = await redact_case(
+        detector, client, leak.body, leak.fragments, leak.config, caplog
+    )
+
+    assert is_ok(status, result), "these classes are scanned, not refused"
+    survivors = readable(leak.fragments, result["redacted_body"])
+    assert not survivors, f"{len(survivors)} fragment(s) readable in an ok answer"
