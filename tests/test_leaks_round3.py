@@ -107,7 +107,21 @@ def separator_cases() -> list[Case]:
     return cases
 
 
-CASES = [*datauri_cases(), *mark_cases(), *separator_cases()]
+def seam_cases() -> list[Case]:
+    """A long address across the first chunk cut (``PII_MAX_DOC_CHARS`` 5,000) of a text with
+    no whitespace near it, at several offsets; 155 and 254 characters."""
+    fill = "lorem,ipsum," * 600
+    cases = []
+    for labels in (45, 78):
+        address = "jane.doe@" + "a1." * labels + "example.com"
+        for offset in (-len(address) + 20, -145, -85, -30):
+            start = 5000 + offset
+            text = fill[: start - 1] + "," + address + "," + fill[:200]
+            cases.append(said(f"seams/{len(address)}-chars/at{offset}", text, "jane.doe"))
+    return cases
+
+
+CASES = [*datauri_cases(), *mark_cases(), *separator_cases(), *seam_cases()]
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
 
 

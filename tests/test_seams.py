@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from redaction.entities import Entity
-from redaction.planning.documents import SEAM_WINDOW, Chunk, seam_chunks, split_chunks
+from redaction.planning.documents import (
+    SEAM_REACH,
+    SEAM_WINDOW,
+    Chunk,
+    seam_chunks,
+    split_chunks,
+)
 
 
 def _seams(texts: list[str], flows: list[int | None], max_chars: int = 5000) -> list[Chunk]:
@@ -53,9 +59,37 @@ def test_every_chunk_cut_of_a_long_text_has_a_seam() -> None:
     seams = seam_chunks([text], chunks, [None])
     assert len(seams) == len(cuts)
     for cut, seam in zip(cuts, seams, strict=True):
-        assert seam.text == text[cut - SEAM_WINDOW : cut + SEAM_WINDOW]  # no sentence break
+        assert seam.text == _whole_words(text, cut - SEAM_WINDOW, cut + SEAM_WINDOW)
     assert not any("4111 1111 1111 1111" in chunk.text for chunk in chunks)
     assert any("4111 1111 1111 1111" in seam.text for seam in seams)
+
+
+def _whole_words(text: str, low: int, high: int) -> str:
+    """``text[low:high]`` widened to the whole runs of non-whitespace at its edges."""
+    while low > 0 and not text[low - 1].isspace():
+        low -= 1
+    while high < len(text) and not text[high].isspace():
+        high += 1
+    return text[low:high]
+
+
+def test_a_long_address_across_a_cut_is_whole_in_its_seam() -> None:
+    """An e-mail address of up to 254 characters, cut anywhere, with no whitespace near the cut
+    (the seam's window edge falls inside the address or the run around it)."""
+    address = "jane.doe@" + "a1." * 78 + "example.com"  # 254 characters
+    fill = "lorem,ipsum," * 600
+    for offset in (-250, -200, -145, -85, -10, -1):
+        text = fill[: 5000 + offset - 1] + "," + address + "," + fill[:200]
+        chunks = split_chunks([text], 5000)
+        assert not any(address in chunk.text for chunk in chunks)
+        assert any(address in seam.text for seam in seam_chunks([text], chunks, [None]))
+
+
+def test_a_run_longer_than_the_reach_is_cut_at_the_reach() -> None:
+    text = "x" * 12_000
+    chunks = split_chunks([text], 5000)
+    seams = seam_chunks([text], chunks, [None])
+    assert [len(seam.text) for seam in seams] == [2 * SEAM_REACH, 2 * SEAM_REACH]
 
 
 def test_a_window_spans_several_short_texts_and_is_not_repeated() -> None:

@@ -9,7 +9,9 @@ Seams: what the model reads as one is scanned as one. Every cut between two chun
 and every boundary between consecutive texts of one flow (the contents of consecutive messages
 and parts), gets a seam chunk: ``SEAM_WINDOW`` characters on each side, joined with nothing, so a
 value split across the cut is whole in it. A seam chunk's entities are clipped to each text it
-spans and masked on both sides.
+spans and masked on both sides. A window whose edge falls inside a run of non-whitespace takes
+the whole run, up to ``SEAM_REACH`` characters from the cut: a long value (an e-mail address of
+up to 254 characters, a URL) across the cut is whole in the seam, not cut at its edge.
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ SEPARATOR = "\n\n"
 
 
 SEAM_WINDOW = 64
+# How far a seam reaches for the rest of a run of non-whitespace its window's edge cuts.
+SEAM_REACH = 1024
 # Between two texts whose boundary is not inside a value (see ``_glued``).
 SEAM_BREAK = "\n"
 _ADDRESS_START = re.compile(r"[\w.+-]{0,64}@\w")
 _BREAK = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u2019\u201d]*\s+|\n")
+_SPACE = re.compile(r"\s")
+# The start of the run of non-whitespace that ends where a search stops (``endpos``).
+_RUN_START = re.compile(r"(?<!\S)\S*\Z")
 _SENTENCE_END = frozenset(".!?)]}\"'\u3002\uff01\uff1f")
 
 
@@ -232,8 +239,7 @@ def _group_seams(
         half = (max(0, boundary - window // 2), min(total, boundary + window // 2))
         if covered[0] <= half[0] and half[1] <= covered[1]:
             continue  # short texts: a value that crosses here lies in the previous seam
-        pieces = _window(texts, group, starts, low, high)
-        pieces = _trim(texts, pieces, _offset_of(position, pieces, boundary))
+        pieces = _seam_pieces(texts, group, starts, position, boundary, window)
         if not pieces or tuple(pieces) in emitted:
             continue
         emitted.add(tuple(pieces))
@@ -277,19 +283,50 @@ def _offset_of(position: Mapping[int, int], pieces: Sequence[Piece], boundary: i
     return pieces[-1].chunk_offset + pieces[-1].length if pieces else 0
 
 
-def _trim(texts: Sequence[str], pieces: list[Piece], middle: int) -> list[Piece]:
-    """The pieces cut to the sentence around ``middle``: no value runs across a sentence break
-    (closing punctuation and space, a line break, or a break between texts), so text beyond one
-    is not needed. No pieces when a break falls right at ``middle``: nothing can cross it."""
-    joined = _join(texts, pieces)
-    before = [m.end() for m in _BREAK.finditer(joined, 0, middle)]
-    low = before[-1] if before else 0
-    after = _BREAK.search(joined, middle)
-    high = after.start() if after else len(joined)
+def _seam_pieces(
+    texts: Sequence[str],
+    group: Sequence[int],
+    starts: Sequence[int],
+    position: Mapping[int, int],
+    boundary: int,
+    window: int,
+) -> list[Piece]:
+    """The pieces of the seam at stream offset ``boundary``: laid out a little wider than
+    ``window`` first, and again up to ``SEAM_REACH`` when a run of non-whitespace at an edge
+    goes on past that layout."""
+    total = starts[-1] + len(texts[group[-1]])
+    for reach in (window + window // 2, SEAM_REACH):
+        low, high = max(0, boundary - reach), min(total, boundary + reach)
+        pieces = _window(texts, group, starts, low, high)
+        joined = _join(texts, pieces)
+        first, last = _trim(joined, _offset_of(position, pieces, boundary), window)
+        cut = (first == 0 and low > 0) or (last == len(joined) and high < total)
+        if not cut or reach >= SEAM_REACH:
+            return _clip(pieces, first, last)
+    return []  # never reached: the last reach returns
+
+
+def _trim(joined: str, middle: int, window: int) -> tuple[int, int]:
+    """The span of ``joined`` a seam keeps: ``window`` characters on each side of ``middle``,
+    widened to the whole runs of non-whitespace at its edges, and cut to the sentence around
+    ``middle``: no value runs across a sentence break (closing punctuation and space, a line
+    break, or a break between texts), so text beyond one is not needed. An empty span when a
+    break falls right at ``middle``: nothing can cross it."""
+    left = _RUN_START.search(joined, 0, max(middle - window, 0))
+    before = [m.end() for m in _BREAK.finditer(joined, left.start() if left else 0, middle)]
+    low = before[-1] if before else left.start() if left else 0
+    right = _SPACE.search(joined, min(middle + window, len(joined)))
+    after = _BREAK.search(joined, middle, right.end() if right else len(joined))
+    high = after.start() if after else right.start() if right else len(joined)
     if low >= middle or high <= middle:
-        return []
+        return middle, middle
     if not joined[low:middle].strip() or not joined[middle:high].strip():
-        return []
+        return middle, middle
+    return low, high
+
+
+def _clip(pieces: Sequence[Piece], low: int, high: int) -> list[Piece]:
+    """The pieces cut to ``[low, high)`` of the seam they lay out, re-based at ``low``."""
     clipped: list[Piece] = []
     for piece in pieces:
         begin, end = max(low, piece.chunk_offset), min(high, piece.chunk_offset + piece.length)
