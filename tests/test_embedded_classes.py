@@ -91,3 +91,30 @@ def test_bare_checked_number_spaced_any_way(text: str, expected: Expected) -> No
 @pytest.mark.parametrize("text", BARE_SPACED_NEGATIVES)
 def test_bare_spaced_digits_without_a_strong_check_stay(text: str) -> None:
     assert found(text) == []
+
+
+# An IBAN glued to a letter outside ASCII, after it ("...3000é") or before it ("ЖDE89..."):
+# such a letter cannot go on an IBAN, so it is glue; the value is masked whole, nothing more
+# (an IBAN-shaped value with a wrong check sum is masked whole too, as anywhere: issue 14).
+IBAN = "InternationalBankingAccountNumber"
+NON_ASCII_GLUE = [
+    ("konto gb82west12345698765432ü danke", [(IBAN, "gb82west12345698765432")]),
+    ("счёт gb82 west 1234 5698 7654 32Я", [(IBAN, "gb82 west 1234 5698 7654 32")]),
+    ("ЩЁЛЖGB82WEST12345698765432", [(IBAN, "GB82WEST12345698765432")]),
+    ("ΛΟΓΑΡΙΑΣΜΟΣ GR1601101250000000012300695Ω", [(IBAN, "GR1601101250000000012300695")]),
+]
+NON_ASCII_GLUE_NEGATIVES = [
+    "konto gb82west1234ü danke",  # too short for an IBAN
+    "ДЖЯЛAB1234 ok",
+    "ΩMEGA2000 release",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NON_ASCII_GLUE)
+def test_iban_glued_to_letters_of_other_scripts(text: str, expected: Expected) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", NON_ASCII_GLUE_NEGATIVES)
+def test_codes_glued_to_other_scripts_without_a_check_stay(text: str) -> None:
+    assert found(text) == []

@@ -104,16 +104,16 @@ def test_letters_glued_before_a_grouped_value(text: str, value: str) -> None:
     assert_whole(text, value)
 
 
-# 5. Lower-case IBAN glued to a non-ASCII or lower-case letter: 3be765e only takes [A-Z][A-Za-z]*.
-@KNOWN
+# 5. Lower-case IBAN glued to a non-ASCII or lower-case letter: 3be765e only takes [A-Z][A-Za-z]*
+#    (fixed: a letter outside ASCII cannot go on an IBAN, so the shape takes it as glue).
 @pytest.mark.parametrize("glue", ["é", "É", "ß", "Ж", "Ω"])
 def test_lower_case_iban_glued_to_non_ascii_letters(glue: str) -> None:
     assert_whole(f"IBAN de89370400440532013000{glue} ok", "de89370400440532013000")
 
 
 # 6. An IBAN after a Cyrillic letter ('ЖDE89...'), though 'éDE89...' and 'xDE89...' are found
-#    (in process only: /redact masks it, the service's other passes catch it).
-@KNOWN
+#    (in process only: /redact masks it, the service's other passes catch it). Fixed: a code
+#    may follow a letter of another script, read as glued.
 def test_iban_after_a_cyrillic_letter() -> None:
     assert_whole("IBAN ЖDE89370400440532013000 ok", "DE89370400440532013000")
 
@@ -167,7 +167,7 @@ def test_no_mask_starting_inside_a_decimal(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        pytest.param("IBAN de89370400440532013000\u00e9 ok", "de89370400440532013000", marks=KNOWN),
+        ("IBAN de89370400440532013000\u00e9 ok", "de89370400440532013000"),
         pytest.param("card x4539 14880343 6467 ok", "4539 14880343 6467", marks=KNOWN),
         ("SSN 2.536-22-8915.5 ok", "536-22-8915"),
         ("card AB4111-1111-1111-1111x ok", "4111-1111-1111-1111"),

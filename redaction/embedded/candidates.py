@@ -27,6 +27,7 @@ _W = r"\w"
 _L = r"[^\W_]"  # a letter or a digit
 # What \b means at the end of a value, except that "_" counts as a space.
 _END = rf"(?!{_L})"
+_NON_ASCII_LETTER = r"(?![\x00-\x7f])[^\W\d_]"
 _SEP = r"(?:[\ ./-]|\ -\ |[-/]\ |\ -|\)\ ?\(|\)[\ .-]?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}(?!\d)))"
 
 _SHAPES = (
@@ -42,7 +43,8 @@ _SHAPES = (
     r":(?P<ipv6>)(?:[0-9A-Fa-f]{0,4}:){1,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
     rf"(?:%[0-9A-Za-z_.-]{{1,15}}(?![0-9A-Za-z_.-]))?(?!{_L}|:[0-9A-Fa-f:])",
     rf"\d(?P<iban>)(?<=[a-z]{{2}}\d)\d(?:[\ -]?[a-z0-9]{{4}}){{2,7}}"
-    rf"(?:[\ -]?[a-z0-9]{{1,3}})?(?:[A-Z][A-Za-z]*)?{_END}",  # glued: "...4300Xy"
+    rf"(?:[\ -]?[a-z0-9]{{1,3}})?(?:[A-Z][A-Za-z]*|{_NON_ASCII_LETTER}{_W}*)?{_END}",
+    # glued letters: "...4300Xy", "...3000é" (a lower-case letter of ASCII goes on the IBAN)
     r"[-+\d](?P<gps>)(?:(?<=\d)\d?|\d{1,2})\.\d{3,}°?\ ?[NS]?,\ ?[-+]?\d{1,3}\.\d{3,}°?"
     rf"(?:\ ?[EW]{_END})?",
     rf"\d(?P<day_month_year>)\d?(?:st|nd|rd|th)?\.?\ [^\W\d_]{{3,9}}\.?,?\ \d{{4}}{_END}",
@@ -243,9 +245,10 @@ def _continues_number(text: str, start: int) -> bool:
 
 
 def _code_glue(before: str) -> bool | None:
-    """A code may follow "_", "-" or a lower-case word (camelCase), never a capital or a digit."""
-    if before in "_-" or before.islower():
-        return True
+    """A code may follow "_", "-", a lower-case word (camelCase) or a letter of another script
+    ("ЖDE89..."), never a capital of ASCII or a digit."""
+    if before in "_-" or before.islower() or not before.isascii():
+        return True  # "xDE89...", "éDE89...", "ЖDE89...": a capital of another script too
     return None if _SPACED_WORD.match(before) else False
 
 

@@ -341,6 +341,8 @@ IBAN_RULE = rule(
 def is_iban_shaped(value: str) -> bool:
     """A country's IBAN format (length, letters and digits in place) whatever its check digits."""
     number = iban.compact(value)
+    if not (number.isascii() and number.isalnum()):
+        return False  # "...3000ü": python-stdnum's check raises on a letter outside ASCII
     if len(number) < _SHORTEST_IBAN or not number[:2].isalpha() or not number[2:4].isdigit():
         return False
     fixed = number[:2] + iban.calc_check_digits(number) + number[4:]
