@@ -156,6 +156,9 @@ class Scanner:
         self._fallback = fallback
         self._pool = pool
         self._limits = limits
+        self._packing_limits = PackingLimits(
+            limits.max_doc_chars, limits.docs_per_batch, len(SEPARATOR)
+        )
         self._instance_gate = instance_gate
         self._cache = cache
         self._packing = packing
@@ -325,10 +328,7 @@ class Scanner:
         return groups
 
     def _packed(self, chunks: Sequence[Chunk], indices: Sequence[int]) -> list[list[int]]:
-        limits = PackingLimits(
-            self._limits.max_doc_chars, self._limits.docs_per_batch, len(SEPARATOR)
-        )
-        groups = pack_chunks([len(chunks[index].text) for index in indices], limits)
+        groups = pack_chunks([len(chunks[index].text) for index in indices], self._packing_limits)
         return [[indices[i] for i in group] for group in groups]
 
     def _keys(self, chunks: Sequence[Chunk], scope: ScanScope) -> list[bytes] | None:

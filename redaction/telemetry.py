@@ -347,6 +347,9 @@ def instrument_server(app: web.Application) -> None:
     app.middlewares.append(request_span)
 
 
+_PROPAGATOR = TraceContextTextMapPropagator()  # W3C traceparent; holds no state
+
+
 @contextmanager
 def _server_span(request: web.Request) -> Iterator[trace.Span]:
     """Named by method and route template: never the raw path or query (``code=`` is a key)."""
@@ -355,7 +358,7 @@ def _server_span(request: web.Request) -> Iterator[trace.Span]:
     attributes = {"http.request.method": request.method, "http.route": route}
     with ExitStack() as stack:
         try:
-            parent = TraceContextTextMapPropagator().extract(request.headers)
+            parent = _PROPAGATOR.extract(request.headers)
             current = stack.enter_context(
                 _instruments.tracer.start_as_current_span(
                     f"{request.method} {route}",

@@ -37,6 +37,11 @@ HEALTH_DEADLINE_S = 10.0
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"  # beside redaction/
 
 
+# The encoders of every answer, made once (json.dumps with options makes one per call).
+_UTF8_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_ASCII_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -47,9 +52,9 @@ class Answer:
     def encoded(self) -> bytes:
         """UTF-8 JSON; escaped ASCII if some string still cannot be encoded (never a 500)."""
         try:
-            return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+            return _UTF8_JSON.encode(self.payload).encode()
         except UnicodeEncodeError:
-            return json.dumps(self.payload, separators=(",", ":")).encode()
+            return _ASCII_JSON.encode(self.payload).encode()
 
     def body(self) -> bytes:
         """Encoded once: the audit record's digest and the answer sent are of the same bytes."""

@@ -30,6 +30,7 @@ from typing import Any, Literal, NamedTuple
 
 from redaction import strict_json
 from redaction.planning.vocabulary import (
+    FIELD_NAMES,
     KNOWN_ROLES,
     SCHEMA_NUMBERS,
     TOOL_ROLES,
@@ -183,6 +184,10 @@ def _member_holds_lone_surrogate(value: Mapping[str, Any]) -> bool:
 # --- walking ------------------------------------------------------------------------------------
 
 
+# Keys below which the request's own structure goes on: vocabulary that is not free-form.
+_STRUCTURAL_KEYS = FIELD_NAMES - FREE_FORM
+
+
 class _Where(NamedTuple):
     """A location: the real path, the public path, and the JSON-string path it is inside. (A
     named tuple: one is made per step of the walk, and a tuple is made several times faster
@@ -198,7 +203,7 @@ class _Where(NamedTuple):
         path, shown = (*self.path, key), (*self.public, public)
         if isinstance(key, int):
             return _Where(path, shown, self.outer, self.structural, self.keys)
-        structural = self.structural and is_vocabulary(key) and key not in FREE_FORM
+        structural = self.structural and key in _STRUCTURAL_KEYS
         return _Where(path, shown, self.outer, structural, (*self.keys, key)[-3:])
 
     @property
