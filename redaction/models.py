@@ -13,6 +13,9 @@ LanguageCode = Annotated[
     str, StringConstraints(pattern=r"^(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*|auto)$", max_length=32)
 ]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+# Ids that are logged and sent to telemetry as they are (APIM sends a GUID and its subscription
+# id): a safe shape, so that none carries an address, a line break or a NUL into a log line.
+LoggedId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,256}$")]
 
 DEFAULT_SCAN_ROLES = ("user", "assistant", "tool")
 
@@ -59,8 +62,8 @@ class RedactConfig(BaseModel):
     excluded_categories: list[Category] = Field(default_factory=list, max_length=256)
     detection_language: LanguageCode = "en"
     scan_roles: list[Role] = Field(default_factory=lambda: list(DEFAULT_SCAN_ROLES), max_length=32)
-    correlation_id: Identifier | None = None
-    subscription_id: Identifier | None = None
+    correlation_id: LoggedId | None = None
+    subscription_id: LoggedId | None = None
     redaction_character: str = Field(default="#", min_length=1, max_length=1)
     mask_style: Literal["character", "placeholder"] = "character"
     conversation_id: Identifier | None = None
@@ -131,8 +134,8 @@ class RestoreConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    correlation_id: Identifier | None = None
-    subscription_id: Identifier | None = None
+    correlation_id: LoggedId | None = None
+    subscription_id: LoggedId | None = None
 
 
 class RestoreRequest(BaseModel):

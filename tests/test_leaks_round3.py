@@ -172,3 +172,35 @@ async def test_no_value_readable_in_an_ok_answer(
     assert is_ok(status, result), "these classes are scanned, not refused"
     survivors = readable(leak.fragments, result["redacted_body"])
     assert not survivors, f"{len(survivors)} fragment(s) readable in an ok answer"
+
+
+# --- ids that are logged: a safe shape, refused by name -----------------------------------------
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("field", ["correlation_id", "subscription_id"])
+@pytest.mark.parametrize("value", ["jane.doe@example.com", "req\n536-22-8915", "req\x00", " "])
+async def test_an_id_of_another_shape_is_refused_by_name_never_echoed(
+    local_service: TestClient[Any, Any], field: str, value: str
+) -> None:
+    for path in ("/redact", "/restore"):
+        payload: dict[str, Any] = {"body": chat(user("hi")), "config": {field: value}}
+        if path == "/restore":
+            payload["restore_token"] = "t"
+        response = await local_service.post(path, json=payload)
+        text = await response.text()
+        assert response.status == 400, text
+        assert f"config.{field}" in json.loads(text)["error"]["message"]
+        assert "jane.doe" not in text
+        assert "536-22-8915" not in text
+
+
+@pytest.mark.server
+async def test_apim_shaped_ids_are_accepted(local_service: TestClient[Any, Any]) -> None:
+    config = {
+        "correlation_id": "6f1c1a5e-4a44-4f57-9d1e-0c8e3c2b9a10",
+        "subscription_id": "sub-tenant_a.1:eu",
+    }
+    payload = {"body": chat(user("hi")), "config": config}
+    response = await local_service.post("/redact", json=payload)
+    assert response.status == 200
