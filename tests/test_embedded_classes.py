@@ -118,3 +118,31 @@ def test_iban_glued_to_letters_of_other_scripts(text: str, expected: Expected) -
 @pytest.mark.parametrize("text", NON_ASCII_GLUE_NEGATIVES)
 def test_codes_glued_to_other_scripts_without_a_check_stay(text: str) -> None:
     assert found(text) == []
+
+
+# A grouped card number or SSN with a letter glued before it ("x4539 ..."): the glued token is
+# read with the groups after it, kept only as a checked card number or SSN.
+CARD = "CreditCardNumber"
+SSN = "USSocialSecurityNumber"
+LETTER_BEFORE_GROUPS = [
+    ("pay with q5105 1051 0510 5100 now", [(CARD, "5105 1051 0510 5100")]),
+    ("Karte:k4539-1488-0343-6467", [(CARD, "4539-1488-0343-6467")]),
+    ("ssn n536 22 8726 on file", [(SSN, "536 22 8726")]),
+    ("a0 123-45-6789", [(SSN, "123-45-6789")]),
+]
+LETTER_BEFORE_GROUPS_NEGATIVES = [
+    "pay with q5105 1051 0510 5101 now",  # Luhn broken
+    "v2 4111 1111 1111 1112",
+    "build r2024 0305 17 done",
+    "room b12 345 678 today",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LETTER_BEFORE_GROUPS)
+def test_checked_value_with_a_letter_glued_before_its_groups(text: str, expected: Expected) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", LETTER_BEFORE_GROUPS_NEGATIVES)
+def test_groups_after_a_glued_letter_without_a_check_stay(text: str) -> None:
+    assert found(text) == []

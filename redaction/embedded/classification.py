@@ -308,9 +308,12 @@ def _classify_glued_run(scan: Scan, start: int, end: int) -> list[Entity]:
     def judge(scan: Scan, w_start: int, w_end: int, around: _Around) -> _Verdict | None:
         if w_start != start:
             return _numeric_verdict(scan, w_start, w_end, around)
-        if to_letter and w_end > around.pieces[0][1]:  # "a0 123-45-6789"
-            return None  # a token glued to a letter is never read with the pieces after it
-        return _numeric_verdict(scan, w_start, w_end, around, glued=to_letter)
+        verdict = _numeric_verdict(scan, w_start, w_end, around, glued=to_letter)
+        if to_letter and w_end > around.pieces[0][1]:  # "a0 123-45-6789", "x4539 1488..."
+            # a token glued to a letter is read with the pieces after it only as a checked
+            # card number or SSN
+            return verdict if verdict and verdict.category in _GLUED_VALUE_CATEGORIES else None
+        return verdict
 
     return _classify_run(scan, start, end, judge)
 
