@@ -120,6 +120,8 @@ class RedactionService:
                 mask_text(
                     field.text, [(e.offset, e.end) for e in entities], config.redaction_character
                 )
+                if entities
+                else field.text  # nothing to mask: the text as it is
                 for field, entities in zip(fields, kept, strict=True)
             ]
         body = replace_texts(request.body, fields, masked)

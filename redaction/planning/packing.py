@@ -8,6 +8,7 @@ few greedy plans, the one with the fewest records, then calls, then documents.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,10 +63,11 @@ def pack_chunks(lengths: Sequence[int], limits: PackingLimits) -> list[list[int]
     return sorted((sorted(group) for group in best), key=lambda group: group[0])
 
 
-def _capacities(max_doc_chars: int) -> list[int]:
+@functools.cache
+def _capacities(max_doc_chars: int) -> tuple[int, ...]:
     """Record-aligned document sizes to try, and the largest allowed."""
     aligned = range(RECORD_CHARS, max_doc_chars + 1, RECORD_CHARS)
-    return sorted({*aligned, max_doc_chars})
+    return tuple(sorted({*aligned, max_doc_chars}))
 
 
 def _best_fit(
