@@ -34,7 +34,12 @@ def test_chat_messages_by_role() -> None:
         "/messages/4/content",
         "/messages/5/content",
     ]
-    assert _pointers(body, ["System"]) == ["/messages/0/content"]
+    # a message whose role is not scanned: only its own text (content) is left alone
+    assert _pointers(body, ["System"]) == [
+        "/messages/0/content",
+        "/messages/3/refusal",
+        "/messages/4/name",
+    ]
 
 
 def test_a_role_spelled_otherwise_is_scanned_with_its_message() -> None:
@@ -247,3 +252,25 @@ def test_rebuilding_copies_only_the_changed_branches() -> None:
     assert rebuilt["other"] is untouched
     assert rebuilt["messages"] is not body["messages"]
     assert body["messages"][0]["content"] == "abc"
+
+
+def test_short_numbers_side_by_side_are_one_text_and_each_is_masked() -> None:
+    arguments = json.dumps(
+        {"ssn": [536, 22, 8915], "id": {"a": 536, "b": 22, "c": 8915, "d": "x"}, "n": [1, 2]}
+    )
+    body = {
+        "messages": [{"role": "assistant", "tool_calls": [{"function": {"arguments": arguments}}]}]
+    }
+    fields = [f for f in find_texts(body, ROLES) if f.kind == "numbers"]
+    assert [(f.text, f.context) for f in fields] == [("536 22 8915", "ssn"), ("536 22 8915", "id")]
+    masked = replace_texts(body, fields, ["### ## ####", "### 22 8915"])
+    decoded = json.loads(masked["messages"][0]["tool_calls"][0]["function"]["arguments"])
+    assert decoded == {
+        "ssn": ["###", "##", "####"],
+        "id": {"a": "###", "b": 22, "c": 8915, "d": "x"},
+        "n": [1, 2],
+    }
+    # a mask of another length (a placeholder): all of it in the first number it touches
+    masked = replace_texts(body, fields[:1], ["<SSN_1>"])
+    decoded = json.loads(masked["messages"][0]["tool_calls"][0]["function"]["arguments"])
+    assert decoded["ssn"] == ["<SSN_1>", "", ""]

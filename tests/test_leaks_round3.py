@@ -29,9 +29,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.test_leaks import chat, is_ok, redact_case, user
+from tests.test_leaks import args, calling, chat, is_ok, redact_case, responses, user
 
 DETECTORS = ("local", "azure")
+RESTORE_KEY = base64.b64encode(b"k" * 32).decode()
 SSN = "536-22-8915"
 CARD = "4111111111111111"
 CARD_GROUPS = ("4111", "1111", "1111", "1111")
@@ -121,7 +122,83 @@ def seam_cases() -> list[Case]:
     return cases
 
 
-CASES = [*datauri_cases(), *mark_cases(), *separator_cases(), *seam_cases()]
+def number_cases() -> list[Case]:
+    """Identifiers given as short JSON numbers in one array or object: in tool-call arguments
+    and in ``metadata``, under a key that names them or not."""
+    ssn = [536, 22, 8915]
+    card = [4111, 1111, 1111, 1111]
+    shapes: dict[str, Any] = {
+        "ssn-array": {"ssn": ssn},
+        "card-array": {"card": card},
+        "card-array-unnamed": {"values": card},
+        "ssn-object": {"ssn": {"area": 536, "group": 22, "serial": 8915}},
+        "ssn-object-with-text": {"ssn": {"note": "x", "area": 536, "group": 22, "serial": 8915}},
+        "nested": {"customer": {"name": "x", "ssn": ssn}},
+        "array-in-array": {"rows": [[4111, 1111, 1111, 1111], [1, 2]]},
+    }
+    cases = []
+    for name, value in shapes.items():
+        cases.append(Case(f"numbers/arguments/{name}", chat(calling(args(value))), ("8915",)))
+        if "card" in name or "array-in" in name:
+            cases[-1] = Case(cases[-1].id, cases[-1].body, ("4111",))
+    cases.append(
+        Case(
+            "numbers/metadata/ssn-array", {**chat(user("hi")), "metadata": {"ssn": ssn}}, ("8915",)
+        )
+    )
+    return cases
+
+
+def role_cases() -> list[Case]:
+    """Fields of a message whose role ``scan_roles`` leaves out, other than its own text."""
+    secret = "ssn " + SSN
+    call = calling(args({"s": secret}))["tool_calls"]
+    system = {"role": "system", "content": "You are helpful."}
+    return [
+        Case("roles/system-tool-calls", chat({**system, "tool_calls": call}), (SSN,)),
+        Case("roles/system-unknown-field", chat({**system, "note": secret}), (SSN,)),
+        Case("roles/system-name", chat({**system, "name": secret}), (SSN,)),
+        Case(
+            "roles/developer-refusal",
+            chat({**system, "role": "developer", "refusal": secret}),
+            (SSN,),
+        ),
+        Case("roles/responses-system-item", responses({**system, "note": secret}), (SSN,)),
+        Case(
+            "roles/messages-and-input",
+            {"messages": [{**system, "tool_calls": call}], "input": [{**system, "x": secret}]},
+            (SSN,),
+        ),
+        Case(
+            "roles/assistant-not-scanned/tool-calls",
+            chat(user("hi"), calling(args({"s": secret}))),
+            (SSN,),
+            {"scan_roles": ["user"]},
+        ),
+        Case(
+            "roles/assistant-not-scanned/function-call-item",
+            responses(
+                {
+                    "type": "function_call",
+                    "call_id": "c",
+                    "name": "f",
+                    "arguments": args({"s": secret}),
+                }
+            ),
+            (SSN,),
+            {"scan_roles": ["user"]},
+        ),
+    ]
+
+
+CASES = [
+    *datauri_cases(),
+    *mark_cases(),
+    *separator_cases(),
+    *seam_cases(),
+    *number_cases(),
+    *role_cases(),
+]
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
 
 
@@ -172,6 +249,47 @@ async def test_no_value_readable_in_an_ok_answer(
     assert is_ok(status, result), "these classes are scanned, not refused"
     survivors = readable(leak.fragments, result["redacted_body"])
     assert not survivors, f"{len(survivors)} fragment(s) readable in an ok answer"
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"role": "system", "content": "Support line: 425-555-0100, ssn " + SSN},
+        {"role": "developer", "content": [{"type": "text", "text": "ssn " + SSN}]},
+    ],
+)
+async def test_the_own_text_of_an_exempt_role_stays_as_written(
+    service: tuple[str, TestClient[Any, Any]], message: dict[str, Any]
+) -> None:
+    """Control: the application's instructions are not scanned (``scan_roles``)."""
+    _, client = service
+    response = await client.post("/redact", json={"body": chat(message)})
+    result = await response.json()
+    assert is_ok(response.status, result)
+    assert result["redacted_body"]["messages"][0] == message
+
+
+@pytest.mark.server
+async def test_a_number_run_under_placeholders_is_one_placeholder(
+    make_service: Any,
+) -> None:
+    client = await make_service(pii_detector="local", pii_restore_key=RESTORE_KEY)
+    body = chat(calling(args({"ssn": [536, 22, 8915], "n": 1})))
+    response = await client.post(
+        "/redact", json={"body": body, "config": {"mask_style": "placeholder"}}
+    )
+    result = await response.json()
+    assert is_ok(response.status, result)
+    arguments = json.loads(
+        result["redacted_body"]["messages"][0]["tool_calls"][0]["function"]["arguments"]
+    )
+    assert arguments["n"] == 1
+    first, *rest = arguments["ssn"]
+    assert isinstance(first, str)
+    assert "8915" not in first
+    assert first.strip()
+    assert rest == ["", ""]
 
 
 # --- ids that are logged: a safe shape, refused by name -----------------------------------------

@@ -1,19 +1,23 @@
 """Where the text is in an OpenAI request body, and how to put redacted text back.
 
 Default deny: ``find_texts`` returns every string of the body, every object key outside the
-fixed vocabulary of OpenAI field names, and every number with six or more digits, each with its
-location. Only a short list of slots is exempt, and only when the value has the non-text shape the
-OpenAI schema fixes for it (``vocabulary.exempt``): a model name, an exact role, an enum token, an
+fixed vocabulary of OpenAI field names, every number with six or more digits, and every run of
+two or more shorter integers side by side in one array or object of the caller's own data (``[536, 22,
+8915]``, ``{"area": 536, "group": 22, "serial": 8915}``) as one text, each with its location.
+Only a short list of slots is exempt, and only when the value has the non-text shape the OpenAI
+schema fixes for it (``vocabulary.exempt``): a model name, an exact role, an enum token, an
 id. Base64 is skipped only in binary slots, and only when it decodes to bytes that are not text;
 text behind base64 (``data:text/plain;base64,...``) is decoded and scanned. Tool-call arguments
 are parsed as JSON and walked like the body (a lone surrogate spelled in them is refused by the
 request decoder, as one in the body is: ``holds_lone_surrogate``); arguments that are not JSON,
-or nest too deeply for the parser, are scanned as written. Messages whose role is exactly a
-known role that ``scan_roles`` does not list are left alone; any other role is scanned.
+or nest too deeply for the parser, are scanned as written. A message whose role is exactly a
+known role that ``scan_roles`` does not list has its own text (``content``; a function call
+output's ``output``) left alone, and every other field scanned (``tool_calls``, ``name``,
+``refusal``, fields this service has never heard of); any other role is scanned whole.
 
 ``replace_texts`` returns a copy of the body with some of those texts replaced: a string in
-place, a key renamed (keys stay unique, order kept), a number turned into the masked string, an
-encoded text re-encoded. Nothing else changes.
+place, a key renamed (keys stay unique, order kept), a number turned into the masked string (each
+number of a run that a mask touches), an encoded text re-encoded. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ from redaction.planning.vocabulary import (
 
 PathKey = str | int
 Path = tuple[PathKey, ...]
-FieldKind = Literal["text", "key", "number", "tokens"]
+FieldKind = Literal["text", "key", "number", "numbers", "tokens"]
+# A run's member: its key or index, and its span in the run's text.
+Member = tuple[str | int, int, int]
 
 # Slots whose value may be a base64 payload (raw, or a data URI).
 # Containers whose keys and values are the caller's own, even where a key is an OpenAI word:
@@ -94,6 +100,7 @@ class TextField:
     public: tuple[Path, Path | None] = field(default=((), None), compare=False)
     context: str = ""
     url: bool = False  # the URL of an image or file the provider fetches
+    members: tuple[Member, ...] = ()  # a ``numbers`` run: the members at ``path``, in ``text``
 
     @property
     def pointer(self) -> str:
@@ -101,6 +108,22 @@ class TextField:
         the vocabulary appears as ``*N``, its position in its object."""
         outer, inner = self.public
         return _pointer(outer) if inner is None else f"{_pointer(outer)}#{_pointer(inner)}"
+
+    def changed_members(self, text: str) -> list[tuple[str | int, str]]:
+        """The members of a ``numbers`` run that ``text`` (the run's text, masked) changes, each
+        with its new value: the masked digits, or with a mask of another length (a placeholder),
+        all of it in the first member it touches and nothing in the others."""
+        if len(text) == len(self.text):
+            pieces = [(key, text[start:end]) for key, start, end in self.members]
+            return [p for p, m in zip(pieces, self.members, strict=True) if p[1] != _num(self, m)]
+        head = next(i for i, (a, b) in enumerate(zip(self.text, text, strict=False)) if a != b)
+        tail = len(self.text) - _common_suffix(self.text, text, head)
+        touched = [m for m in self.members if m[2] > head and m[1] < tail]
+        if not touched:
+            return []
+        low, high = min(touched[0][1], head), max(touched[-1][2], tail)
+        value = text[low : high + len(text) - len(self.text)]
+        return [(touched[0][0], value), *((m[0], "") for m in touched[1:])]
 
     def value(self, text: str) -> Any:
         """What the body holds in this field's place once its text is ``text``."""
@@ -181,6 +204,19 @@ def _member_holds_lone_surrogate(value: Mapping[str, Any]) -> bool:
     return any(isinstance(text, str) and holds_lone_surrogate(text) for text in nested)
 
 
+def _num(item: TextField, member: Member) -> str:
+    return item.text[member[1] : member[2]]
+
+
+def _common_suffix(old: str, new: str, floor: int) -> int:
+    """The length of the common end of ``old`` and ``new``, not reaching below ``floor``."""
+    size = 0
+    limit = min(len(old), len(new)) - floor
+    while size < limit and old[-1 - size] == new[-1 - size]:
+        size += 1
+    return size
+
+
 # --- walking ------------------------------------------------------------------------------------
 
 
@@ -226,14 +262,41 @@ class _Walker:
         elif isinstance(value, dict):
             self.object(value, where)
         elif isinstance(value, list):
+            runs = {} if where.structural else _number_runs(list(enumerate(value)))
+            grouped = {index for run in runs.values() for index, _ in run}
             for index, item in enumerate(value):
-                self.value(item, where.child(index, index), flow, context)
+                if index in runs:
+                    self.numbers(runs[index], where, context)
+                elif index not in grouped:
+                    self.value(item, where.child(index, index), flow, context)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             self.number(value, where, context)
 
     def object(self, value: Mapping[str, Any], where: _Where) -> None:
+        runs: dict[str | int, list[tuple[str | int, int]]] = {}
+        if not where.structural:
+            candidates = [(k, v) for k, v in value.items() if not _exempt_number(k, v, where)]
+            runs = _number_runs(candidates)
+        grouped = {key for run in runs.values() for key, _ in run}
         for position, (key, item) in enumerate(value.items()):
-            self.member(key, item, where.child(key, key if is_vocabulary(key) else f"*{position}"))
+            inner = where.child(key, key if is_vocabulary(key) else f"*{position}")
+            if key in grouped:
+                self.key(key, inner)
+                if key in runs:
+                    self.numbers(runs[key], where, _cue(where.context))
+            else:
+                self.member(key, item, inner)
+
+    def numbers(self, run: list[tuple[str | int, int]], where: _Where, context: str) -> None:
+        """A run of integers in one container, read as one text (``536 22 8915``)."""
+        members: list[Member] = []
+        position = 0
+        for key, number in run:
+            digits = str(number)
+            members.append((key, position, position + len(digits)))
+            position += len(digits) + 1
+        text = " ".join(str(number) for _, number in run)
+        self.add(where, text, "numbers", context=context, members=tuple(members))
 
     def member(self, key: str, item: Any, where: _Where) -> None:
         self.key(key, where)
@@ -350,10 +413,11 @@ class _Walker:
         if not isinstance(message, dict):
             self.value(message, where, flow)
             return
-        if not part and self._skipped(message):
-            return
+        own = _NONE if part else self._own_text(message)
         for position, (key, item) in enumerate(message.items()):
             inner = where.child(key, key if is_vocabulary(key) else f"*{position}")
+            if key in own:
+                continue
             if key in ("content", "text", "refusal", "output"):
                 self.key(key, inner)
                 self.content(item, inner, flow)
@@ -369,18 +433,17 @@ class _Walker:
         else:
             self.value(content, where)
 
-    def _skipped(self, message: Mapping[str, Any]) -> bool:
-        """Left alone: a message whose role is exactly a known role not in ``scan_roles``, and
-        function calls and outputs of the Responses API when their role is not scanned."""
+    def _own_text(self, message: Mapping[str, Any]) -> frozenset[str]:
+        """The keys left alone: the ``content`` of a message whose role is exactly a known role
+        not in ``scan_roles``, and the ``output`` of a Responses function call output when
+        ``tool`` is not scanned. Every other field of such a message is scanned."""
         kind = message.get("type")
         role = message.get("role")
         if kind in (None, "message") and isinstance(role, str) and role in KNOWN_ROLES:
-            return role not in self.roles
-        if kind == "function_call":
-            return "assistant" not in self.roles
-        if kind == "function_call_output":
-            return "tool" not in self.roles
-        return False
+            return _NONE if role in self.roles else _CONTENT
+        if kind == "function_call_output" and "tool" not in self.roles:
+            return _OUTPUT
+        return _NONE
 
     # fields
 
@@ -398,6 +461,7 @@ class _Walker:
         flow: int | None = None,
         context: str = "",
         url: bool = False,
+        members: tuple[Member, ...] = (),
     ) -> None:
         inner: Path | None = None
         public: tuple[Path, Path | None] = (where.public, None)
@@ -405,8 +469,37 @@ class _Walker:
         if where.outer is not None:
             path, inner, public = where.outer[0], where.path, (where.outer[1], where.public)
         self.fields.append(
-            TextField(path, inner, text, kind, prefix, encoded, flow, public, context, url)
+            TextField(path, inner, text, kind, prefix, encoded, flow, public, context, url, members)
         )
+
+
+def _number_runs(
+    items: Sequence[tuple[str | int, Any]],
+) -> dict[str | int, list[tuple[str | int, int]]]:
+    """Runs of two or more integers of under six digits (longer ones are read alone) side by
+    side among ``items`` (key, value), with six or more digits in all, by the key of their first
+    member: an identifier given as its groups."""
+    runs: dict[str | int, list[tuple[str | int, int]]] = {}
+    run: list[tuple[str | int, int]] = []
+    for key, item in [*items, ("", None)]:
+        if type(item) is int and abs(item) < 10 ** (MIN_NUMBER_DIGITS - 1):
+            run.append((key, item))
+            continue
+        digits = sum(len(str(abs(number))) for _, number in run)
+        if len(run) >= 2 and digits >= MIN_NUMBER_DIGITS:
+            runs[run[0][0]] = run
+        run = []
+    return runs
+
+
+def _exempt_number(key: str, value: Any, where: _Where) -> bool:
+    """A JSON Schema bound in a tool's schema: never read as part of a run."""
+    return where.outer is None and key in SCHEMA_NUMBERS and exempt(key, value)
+
+
+_NONE: frozenset[str] = frozenset()
+_CONTENT = frozenset({"content"})
+_OUTPUT = frozenset({"output"})
 
 
 def _token_ids(value: list[Any]) -> bool:
@@ -493,6 +586,9 @@ class _Editor:
     def change(self, path: Path, item: TextField, text: str) -> None:
         if item.kind == "key":
             self._renames.append((path[:-1], str(path[-1]), text))
+        elif item.kind == "numbers":
+            for key, value in item.changed_members(text):
+                self.set((*path, key), value)
         else:
             self.set(path, item.value(text))
 
