@@ -146,3 +146,26 @@ def test_checked_value_with_a_letter_glued_before_its_groups(text: str, expected
 @pytest.mark.parametrize("text", LETTER_BEFORE_GROUPS_NEGATIVES)
 def test_groups_after_a_glued_letter_without_a_check_stay(text: str) -> None:
     assert found(text) == []
+
+
+# A sum with cents followed by a slash or a dash and another number ("34894.84/90015072") is
+# no phone number starting inside the decimal; a value glued after a longer group still is.
+DECIMAL_THEN_NUMBER_NEGATIVES = [
+    "paid 1200.50/77812345 in full",
+    "rate 3.75-20240305 applied",
+    "price 9.9/12345678 units",
+]
+GLUED_AFTER_A_DOT = [
+    ("card 7.4111 1111 1111 1111", [(CARD, "4111 1111 1111 1111")]),
+    ("ssn 3.5/536-22-8915", [(SSN, "536-22-8915")]),
+]
+
+
+@pytest.mark.parametrize("text", DECIMAL_THEN_NUMBER_NEGATIVES)
+def test_no_value_starts_inside_a_decimal(text: str) -> None:
+    assert found(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), GLUED_AFTER_A_DOT)
+def test_value_glued_after_a_dot_is_still_read(text: str, expected: Expected) -> None:
+    assert found(text) == expected

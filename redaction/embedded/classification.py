@@ -91,6 +91,7 @@ _BARE_NUMBER = re.compile(r"[\W_]*?(\d[\d\t ./-]*\d)[\W_]*")
 _BARE_SEPARATORS = re.compile(r"[\t ./-]+")
 _MAX_BARE_GROUPS = 8  # as many as a window of a run may have (_MAX_PIECES)
 _DIGITS = re.compile(r"\d")
+_CENTS = re.compile(r"\d{1,2}[-/]")
 _NUMERIC_RULES = RuleSet(identifiers.NUMERIC_RULES + national.NUMERIC_RULES)
 _CODE_RULES = RuleSet(identifiers.CODE_RULES + national.CODE_RULES)
 _NINO_RULES = RuleSet(identifiers.CODE_RULES)
@@ -464,8 +465,8 @@ def _windows(text: str, pieces: list[tuple[int, int]]) -> Iterator[tuple[int, in
 def _prefix_cut(text: str, start: int, end: int, *, last: bool) -> int:
     """Where a piece goes on after a glued group before its value ("7-", "2/", "1." before
     "4111 ..."): after the first dash or slash between digits, or after a dot between digits
-    unless what follows is dotted ("1.10.1.2.3": a version) or, in the run's last piece, plain
-    digits ("3.14159": a decimal); 0 if none."""
+    unless what follows is dotted ("1.10.1.2.3": a version), in the run's last piece plain
+    digits ("3.14159": a decimal), or cents before a dash or slash; 0 if none."""
     glue = _GLUED_PREFIX.search(text, start, end)
     if glue is None or (glue[1] == "." and _decimal_after_dot(text[glue.end() : end], last=last)):
         return 0
@@ -473,7 +474,9 @@ def _prefix_cut(text: str, start: int, end: int, *, last: bool) -> int:
 
 
 def _decimal_after_dot(rest: str, *, last: bool) -> bool:
-    return "." in rest or (last and rest.isdigit())
+    """Whether the dot is a decimal point: a version's dots follow, plain digits end the run, or
+    one or two digits (cents) come before a dash or slash ("34894.84/90015072")."""
+    return "." in rest or (last and rest.isdigit()) or _CENTS.match(rest) is not None
 
 
 def _ends(
