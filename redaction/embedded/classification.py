@@ -594,7 +594,10 @@ def _numeric_verdict(
             return dated
     if network.is_dotted_quad(value):
         return None  # "137.132.10.01", "0.256.0.256": shaped as an IP address, and not one
-    best = _best_rule(_NUMERIC_RULES, value, context)
+    # A reading scored below the floor is never kept, raised (alone) or weighed against a
+    # phone reading otherwise than no reading at all: its check need not run.
+    floor = min(national.SHORT, scan.min_score - _CHECKED_MARGIN)
+    best = _best_rule(_NUMERIC_RULES, value, context, floor)
     alone_short = best is not None and national.SHORT <= best.score < scan.min_score
     if best is not None and alone_short and _alone(scan.text, start, end):
         best = _Verdict(best.category, scan.min_score)  # a message that is just the number
@@ -673,18 +676,25 @@ def _code_verdict(scan: Scan, start: int, end: int, around: _Around) -> _Verdict
     return _best_rule(_CODE_RULES, scan.text[start:end], around.context)
 
 
-def _best_rule(rules: RuleSet, value: str, context: Context) -> _Verdict | None:
+def _best_rule(rules: RuleSet, value: str, context: Context, floor: float = 0.0) -> _Verdict | None:
     """The highest-scoring rule whose shape and check hold (the first listed among equals);
-    checks are run best score first and stop at the first that holds."""
-    shaped = [rule for rule in rules.of_length(len(value)) if rule.shape.fullmatch(value)]
+    checks are run best score first and stop at the first that holds, or at a score below
+    ``floor`` (None then: the caller treats such a reading as none)."""
+    shaped = [
+        (context.adjust(rule.base, rule.cues), rule)
+        for rule in rules.of_length(len(value))
+        if rule.shape.fullmatch(value)
+    ]
     if len(shaped) > 1:  # a stable sort: the first listed among equals stays first
-        shaped.sort(key=lambda rule: -context.adjust(rule.base, rule.cues))
-    for rule in shaped:
+        shaped.sort(key=lambda scored: -scored[0])
+    for score, rule in shaped:
+        if score < floor:
+            return None
         if rule.is_valid(value):
             category = rule.category
             if category == "EUTaxIdentificationNumber":
                 category = identifiers.vat_category(value)
-            return _Verdict(category, context.adjust(rule.base, rule.cues))
+            return _Verdict(category, score)
     return None
 
 
