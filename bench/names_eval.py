@@ -1,7 +1,7 @@
 """Person names of the embedded detector on third-party annotated English text (UNER).
 
     .venv/bin/python bench/names_eval.py [--half dev|heldout|both] [--examples N] [--presidio]
-        [--ner MODEL] [--threshold T] [--keep-rules S] [--doubt P]
+        [--ner MODEL] [--threshold T] [--keep-rules S] [--doubt P] [--model PATH]
 
 Per half: recall (expected names whose every character lies inside a found Person span), exact
 recall (found with the same span), precision (found Person spans that overlap an expected name),
@@ -9,7 +9,8 @@ and false positives on name-free sentences with at least three capitalised words
 sentences). Then the finder's speed on the whole half. Two rows: the rules alone (``rules``) and
 the default finder (``tagger``: the rules' names as features of the CRF tagger, name_model.py;
 ``--threshold``, ``--keep-rules`` and ``--doubt`` override its dev-chosen settings). Data and
-licence: tests/eval_thirdparty/names/README.md. Examples are printed for the dev half only
+licence: tests/eval_thirdparty/names/README.md. ``--model`` reads another tagger file (one
+``bench/train_names.py --out`` wrote). Examples are printed for the dev half only
 (tagger row).
 ``--presidio``: Presidio with a spaCy pipeline beside it (bench/presidio_ner.py, its PERSON spans).
 ``--ner MODEL``: the [ner] extra's spaCy pipeline through this project's SpacyFinder (a venv with
@@ -28,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import presidio_ner
-from redaction.embedded.name_model import tokenize, worth_tagging
+from redaction.embedded.name_model import MODEL_PATH, NameModel, tokenize, worth_tagging
 from redaction.embedded.names import DOUBT, KEEP_RULES, MODEL_THRESHOLD, NameFinder, load_gazetteer
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "eval_thirdparty" / "names"
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=MODEL_THRESHOLD)
     parser.add_argument("--keep-rules", type=float, default=KEEP_RULES)
     parser.add_argument("--doubt", type=float, default=DOUBT)
+    parser.add_argument("--model", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
     started = time.perf_counter()
     load_gazetteer()
@@ -98,7 +100,11 @@ def main() -> None:
     finders = {
         "rules": NameFinder(model=None),
         "tagger": NameFinder(
-            threshold=args.threshold, keep_rules=args.keep_rules, doubt=args.doubt
+            load_gazetteer(),
+            NameModel(args.model),
+            threshold=args.threshold,
+            keep_rules=args.keep_rules,
+            doubt=args.doubt,
         ),
     }
     for half in ["dev", "heldout"] if args.half == "both" else [args.half]:

@@ -31,6 +31,7 @@ def persons(text: str, language: str = "en") -> list[str]:
         ("I spoke with Mrs Haddad yesterday.", ["Haddad"]),
         ("Hi Siobhan, the report is attached.", ["Siobhan"]),
         ("Thanks,\nMateusz", ["Mateusz"]),
+        ("Best,\nAnna", ["Anna"]),
         ("From: Maria Garcia\nTo: Ahmed Hassan", ["Maria Garcia", "Ahmed Hassan"]),
         ("Michael J. McDermott called twice.", ["Michael J. McDermott"]),
         ("Obama said the talks would resume.", ["Obama"]),
@@ -93,6 +94,12 @@ def test_offsets_are_code_points_and_the_category_is_azures() -> None:
         "HTTP GET requests to the API Gateway return JSON.",
         "The games take place on Fri, Sat, or Sun.",
         "Mercury and Venus are conjunct this month.",
+        # Shops, venues, storms and saints' places (names inside or before a venue word).
+        "Best Tacos and Burritos in Town!",
+        "Calls now go to Malcolm Smith Motorsports down the road.",
+        "We had lunch at Ray's Pizza and then at Hayes Street Grill.",
+        "Trains to Paris leave from London St Pancras every hour.",
+        "Hurricane Rita threatened the Gulf Coast on Tuesday.",
     ],
 )
 def test_sentences_full_of_capitalised_words_hold_no_name(text: str) -> None:

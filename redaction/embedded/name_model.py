@@ -3,7 +3,7 @@
 The model file ``names.crfsuite`` beside this module is trained by ``bench/train_names.py`` on
 third-party annotated text (tests/eval_thirdparty/names/TRAINING.md) and read once per process,
 on first use; nothing is downloaded. Its features are the word, its shape and affixes,
-capitalisation, sentence position, the neighbouring words, membership of the name lists
+capitalisation, sentence position and length, the neighbouring words, membership of the name lists
 ``names.py`` reads (given names, surnames, common words, places, titles) and whether the rules
 of ``names.py`` took the word. The tagger runs only on sentences with a capitalised word past
 the first or a known name, so text without names pays for the gate and little else.
@@ -140,8 +140,11 @@ class Features:
         word is inside (0 for none)."""
         seen = [self._word(w) for w in words]
         rules = [f"{r:.2f}" if r else "" for r in ruled]
-        tone = _tone(words)
-        return [[*_word_features(seen, rules, i), tone] for i in range(len(seen))]
+        tone, length = _tone(words), _length(words)
+        return [
+            [*_word_features(seen, rules, i), tone, length, *(f"cap&{length}",) * seen[i].cap]
+            for i in range(len(seen))
+        ]
 
     def _word(self, text: str) -> _Word:
         word = self._seen.get(text)
@@ -172,6 +175,11 @@ def _tone(words: Sequence[str]) -> str:
         return "tone=none"
     share = sum(w[:1].isupper() for w in letters) / len(letters)
     return f"tone={min(4, int(share * 5))}"
+
+
+def _length(words: Sequence[str]) -> str:
+    """How many words the sentence has, up to 5: a name alone on a line signs a message off."""
+    return f"n={min(5, sum(1 for w in words if w[:1].isalnum() and w != PLACEHOLDER))}"
 
 
 def _word_features(seen: list[_Word], rules: list[str], i: int) -> list[str]:

@@ -41,10 +41,12 @@ from redaction.entities import Entity
 CATEGORY = "Person"
 # The tagger's mean marginal a span needs; the score from which a name the rules found is kept
 # beside the tagger's (overlapping spans are merged); and the tagger's probability under which a
-# rules' name weaker than CUED (no title, cue or header) is dropped: all chosen on the dev half.
-MODEL_THRESHOLD = 0.8
+# rules' name is dropped, for one weaker than CUED (no title, cue or header) and for a cued one:
+# all chosen on the dev half.
+MODEL_THRESHOLD = 0.6
 KEEP_RULES = 0.6
-DOUBT = 0.1
+DOUBT = 0.2
+DOUBT_CUED = 0.05
 CUED = 0.85
 DEFAULT_MODEL = NameModel()
 
@@ -86,7 +88,7 @@ TITLES = _words(
     """
     mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr father sister
     brother president senator sen rep representative governor gov mayor judge justice
-    minister chancellor king queen prince princess pope saint st coach officer detective
+    minister chancellor king queen prince princess pope coach officer detective
     sergeant sgt captain capt colonel col general gen lieutenant lt major admiral agent
     inspector doctor nurse uncle aunt auntie grandma grandpa madam mme mlle herr frau señor
     señora sr sra ambassador secretary chairman ceo
@@ -96,9 +98,12 @@ _TITLE_BEFORE = re.compile(rf"\b(?:{'|'.join(sorted(TITLES))})\.?[ \t]+$")
 # A cue right before the run that makes any capitalised, uncommon word a name.
 _STRONG_BEFORE = re.compile(
     r"(?:\bmy name is|\bmy name's|\bname:|\bnamed|\bcalled|\bdear|\bhi|\bhello|\bhey|\bhiya"
-    r"|\bgreetings|\bregards|\bsincerely|\bcheers|\bthanks|\bthank you|\bthx|\bbest"
-    r"|\byours|\blove|\bxoxo|\bbye|\bcc:|\battn:?|\bsigned|\bsigned by|\bcontact"
-    r"|^\s*(?:from|to|sender|recipient|author|by):|\bsent by|\bwritten by)[\s,.:!-]*$"
+    r"|\bgreetings|\bregards|\bsincerely|\bthanks|\bthank you|\bthx|\bbye|\bcc:|\battn:?"
+    r"|\bsigned|\bsigned by|\bcontact|^\s*(?:from|to|sender|recipient|author|by):|\bsent by"
+    r"|\bwritten by)[\s,.:!-]*$"
+    # Sign-offs that also head names of shops and films ("Best Pizzas", "Love Actually") take a
+    # stop or a line break before the name.
+    r"|\b(?:best|yours|love|cheers|xoxo)\s*(?:[,.!-]|\n)[\s,.!-]*$"
 )
 # A role or relation right before the run: "Coach: Lisa Gilette", "cleric Muqtada al-Sadr".
 _ROLE_BEFORE = re.compile(
@@ -119,12 +124,22 @@ _AFTER = re.compile(
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(\n*•-])\s*$")
 # A run that starts with one of these, or is followed by a place or business word, is not a name.
 _PLACE_HEAD = _words("san santa st saint fort port mount mt lake los las el del new")
-_PLACE_AFTER = re.compile(
-    r"^(?:['\u2019]s)?\s+(?:road|rd|street|st|avenue|ave|boulevard|blvd|lane|drive|way|park|hills?"
-    r"|bay|river|valley|county|city|beach|island|station|airport|hotel|restaurant|pizza|cafe"
-    r"|bar|grill|shop|store|inc|ltd|llc|corp|university|college|school|hospital|center|centre"
-    r"|mall|square|bridge|lounge|auto|motors|court|church|heartland|region|regions)\b"
+# Words that name a venue, a business or a storm and no person (a surname such as Park or Lane is
+# not one).
+_VENUE = _words(
+    """
+    street avenue boulevard blvd road station airport hotel motel restaurant pizza pizzeria cafe
+    grill shop store inc ltd llc corp university college school hospital center centre mall
+    lounge auto motors motorsports church bistro bakery deli salon diner pub tavern clinic
+    hurricane typhoon cyclone
+    """
 )
+_PLACE_AFTER = re.compile(
+    r"^(?:\s*['\u2019]s|\s+s)?\s+(?:rd|st|ave|lane|drive|way|park|hills?|bay|river|valley|county"
+    rf"|city|beach|island|bar|square|bridge|court|heartland|regions?|{'|'.join(sorted(_VENUE))})\b"
+)
+# A storm's name ("Hurricane Rita") or a saint's in a place's name ("St. Thomas residents").
+_NAMED_BEFORE = re.compile(r"\b(?:hurricane|storm|typhoon|cyclone|st\.?|saint)\s+$")
 # A preposition of place before a single word: "in Lawrence", "around Norman".
 _LOCATIVE = re.compile(r"\b(?:in|at|near|around|from|to|into|across|outside|inside|visit)\s+$")
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "phd", "md"})
@@ -252,6 +267,17 @@ def _merged(found: list[Entity]) -> list[Entity]:
     return out
 
 
+def _venue(text: str, e: Entity) -> bool:
+    """A business, a place or a storm rather than a person: a venue word inside or after the span
+    ("Hayes Street Grill", "Ray's Pizza"), a storm or a saint before it."""
+    span = text[e.offset : e.end].lower()
+    return (
+        any(_fold(w) in _VENUE for w in span.split())
+        or bool(_PLACE_AFTER.match(text[e.end : e.end + 24].lower()))
+        or bool(_NAMED_BEFORE.search(text[max(0, e.offset - 12) : e.offset].lower()))
+    )
+
+
 def _acronym(word: str) -> bool:
     return len(word) > 1 and word.isupper()
 
@@ -277,6 +303,7 @@ class NameFinder:
         threshold: float = MODEL_THRESHOLD,
         keep_rules: float = KEEP_RULES,
         doubt: float = DOUBT,
+        doubt_cued: float = DOUBT_CUED,
     ) -> None:
         self._g = gazetteer if gazetteer is not None else load_gazetteer()
         self._model = model
@@ -284,6 +311,7 @@ class NameFinder:
         self._threshold = threshold
         self._keep_rules = keep_rules
         self._doubt = doubt
+        self._doubt_cued = doubt_cued
 
     def find_entities(self, text: str) -> list[Entity]:
         ruled = self.rule_entities(text)
@@ -293,12 +321,12 @@ class NameFinder:
             tagged, doubted = self._tagged(text, ruled, self._model)
             kept = [r for r in ruled if r.score >= self._keep_rules and r not in doubted]
             found = _merged([*tagged, *kept])
-        return _outside_references(text, found)
+        return [e for e in _outside_references(text, found) if not _venue(text, e)]
 
     def _tagged(
         self, text: str, ruled: list[Entity], model: NameModel
     ) -> tuple[list[Entity], set[Entity]]:
-        """The tagger's names, and the rules' weaker names it gives a low probability."""
+        """The tagger's names, and the rules' names it gives a low probability."""
         found: list[Entity] = []
         doubted: set[Entity] = set()
         if not _CAPITAL.search(text):
@@ -325,12 +353,10 @@ class NameFinder:
         ruled: list[Entity],
         model: NameModel,
     ) -> tuple[list[Entity], set[Entity]]:
-        weak = {
-            r: [i for i, (a, b) in enumerate(spans) if r.offset <= a and b <= r.end]
-            for r in ruled
-            if r.score < CUED
+        inside = {
+            r: [i for i, (a, b) in enumerate(spans) if r.offset <= a and b <= r.end] for r in ruled
         }
-        asked = {i for indices in weak.values() for i in indices}
+        asked = {i for indices in inside.values() for i in indices}
         tagged, person = model.tag(self._features(words, _scores(spans, ruled)), asked)
         found: list[Entity] = []
         for first, last, score in tagged:
@@ -343,8 +369,10 @@ class NameFinder:
                 found.append(Entity(a, b - a, CATEGORY, round(0.6 + 0.3 * score, 3)))
         doubted = {
             r
-            for r, indices in weak.items()
-            if indices and sum(person[i] for i in indices) / len(indices) < self._doubt
+            for r, indices in inside.items()
+            if indices
+            and sum(person[i] for i in indices) / len(indices)
+            < (self._doubt if r.score < CUED else self._doubt_cued)
         }
         return found, doubted
 
@@ -367,9 +395,12 @@ class NameFinder:
         titled = False
         if _fold(tokens[0][1].rstrip(".")) in _PLACE_HEAD:
             return None
-        # Leading titles and common words are not part of the name.
+        # Leading titles and common words are not part of the name; a place's head ("London St
+        # Pancras") makes the run no name.
         while tokens:
             word = _fold(tokens[0][1].rstrip("."))
+            if word in _PLACE_HEAD:
+                return None
             if word in TITLES:
                 titled = True
             elif not (word in g.common or word in g.places):
