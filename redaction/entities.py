@@ -24,7 +24,11 @@ class Entity:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One unit sent to a detector: at most ``max_doc_chars`` code points of one text."""
+    """One unit sent to a detector: at most ``max_doc_chars`` code points. A packed document
+    holds several chunks: ``segments`` are their ``(start, end)`` in ``text``, so a detector
+    that can read each one on its own (the embedded one) finds in a chunk what it finds in
+    that chunk alone, whatever it is packed with. Empty: the text is one chunk."""
 
     id: str
     text: str
+    segments: tuple[tuple[int, int], ...] = ()

@@ -3,7 +3,14 @@ calls inside the deadline, coverage, entities mapped back to the texts they came
 the tenant's policy (its own patterns, then which entities are kept): one result per request.
 
 The 413 check runs on the plan of every chunk (as if nothing were cached), so whether a request
-fits never depends on the cache. Cached chunks are then left out, identical chunks are scanned
+fits never depends on the cache; a request whose characters alone need too many documents gets
+it before its texts are chunked.
+
+What is found in a chunk never depends on what it is packed with: the embedded detector reads
+each segment of a packed document alone, and on the Azure path it also reads alone (in process,
+beside the seams) every short text that may be one value, which Language reads packed. The
+tenant's patterns run on the seams as on the texts, and a seam's entities are filtered by the
+policy on the seam, where a split value is whole. Cached chunks are then left out, identical chunks are scanned
 once, and what remains is packed and sent. A chunk's result is stored only when every document of
 the batch that held it came back covered; a cached chunk counts as covered.
 
@@ -30,7 +37,7 @@ from redaction.deadline import Deadline
 from redaction.detectors.coverage import MISSING, Coverage, coverage_of
 from redaction.detectors.detector import AttemptStats, DetectionContext, Detector
 from redaction.entities import Entity
-from redaction.errors import DeadlineError, DetectorError
+from redaction.errors import DeadlineError, DetectorError, PayloadTooLargeError
 from redaction.planning.batching import plan_batches
 from redaction.planning.chunking import split_text
 from redaction.planning.documents import (
@@ -60,6 +67,14 @@ class Limits:
 
 # Seams scanned in process (``seam_detector``): small documents, no Language limits apply.
 SEAM_LIMITS = Limits(max_doc_chars=5000, docs_per_batch=5, max_batches=10_000, batch_concurrency=4)
+# A whole text this short that is one token, or whose every token holds a digit or a sign, may
+# be one value ("130692544", "DEUTDEFF", "0.0.0.0", "DE89 3704 0044 0532 0130 00"), which the
+# embedded detector masks when it is the whole message. Language reads such a text packed beside
+# others, so on the Azure path the embedded detector also reads it alone, in process, as it reads
+# seams: what is found in it never depends on what it was packed with.
+BARE_CHARS = 64
+# Every character ``str.isspace`` answers yes for (none lies above U+3000).
+_SPACES = tuple(chr(code) for code in range(0x3001) if chr(code).isspace())
 
 
 @dataclass(frozen=True)
@@ -128,6 +143,15 @@ class ScanReport:
 _COUNTED = tuple(fact.name for fact in telemetry.REDACTION if fact.scan)
 
 
+@dataclass(frozen=True)
+class _Seams:
+    """The chunks read in process beside the texts' own scan (seams, and on the Azure path the
+    texts that may be one value alone), and what the detector found in each (chunk offsets)."""
+
+    chunks: Sequence[Chunk]
+    found: Sequence[Sequence[Entity]]
+
+
 @dataclass
 class _ChunkResults:
     """Per chunk index: entities in chunk offsets, or why the chunk was not scanned."""
@@ -191,25 +215,51 @@ class Scanner:
         seam detector, when this Scanner has a fallback.
 
         Raises ``PayloadTooLargeError``, before any detector call, when batches would not fit."""
+        self._refuse_early(texts)
         chunks = self._split(texts)
         content = _contents(len(texts), flows)
         seams = seam_chunks(texts, chunks, flows or [None] * len(texts))
         if self._seams is None:
-            report = await self._scan_chunks(len(texts), [*chunks, *seams], scope, content)
+            both = [*chunks, *seams]
+            report, found = await self._read_chunks(len(texts), both, scope, content)
+            _place(report, chunks, found[: len(chunks)])
+            seen = found[len(chunks) :]
         else:
+            if self._seams.detector is not self.detector:
+                seams.extend(_bare(chunks))
             every = self._plan(chunks, range(len(chunks)), content)
             plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)  # 413 1st
-            report, seen = await asyncio.gather(
-                self._scan_chunks(len(texts), chunks, scope, content, every),
-                self._seams._scan_chunks(len(texts), seams, scope, frozenset()),
+            (report, found), (read, seen) = await asyncio.gather(
+                self._read_chunks(len(texts), chunks, scope, content, every),
+                self._seams._read_chunks(len(texts), seams, scope, frozenset()),
             )
+            _place(report, chunks, found)
             if fallback and self._fallback and report.missed:
                 await self._fall_back(report, chunks, scope)
-            _merge(report, seen)
+            _merge(report, read)
+        if policy is None:
+            _place(report, seams, seen)
+        else:
+            await self._apply_policy(policy, texts, _Seams(seams, seen), scope.deadline, report)
         report.entities = [_distinct(entities) for entities in report.entities]
-        if policy is not None:
-            await self._apply_policy(policy, texts, scope.deadline, report)
         return report
+
+    def _refuse_early(self, texts: Sequence[str]) -> None:
+        """The 413 of a request whose characters alone need more documents than the batches
+        allowed hold, before its texts are chunked (cutting an 8 MiB text at natural boundaries
+        takes seconds): every character that is not whitespace lies in a chunk, and a document
+        holds at most ``max_doc_chars``, so the plan could only need more."""
+        limits = self._limits
+        most = limits.docs_per_batch * limits.max_batches
+        if sum(map(len, texts)) <= most * limits.max_doc_chars:
+            return
+        needed = -(-sum(map(_visible, texts)) // limits.max_doc_chars)
+        if needed > most:
+            raise PayloadTooLargeError(
+                f"the request needs at least {needed} documents; at most {limits.max_batches} "
+                f"batches of {limits.docs_per_batch} documents are allowed",
+                [{"field": "body", "documents": needed, "limit": most}],
+            )
 
     async def _fall_back(self, report: ScanReport, chunks: list[Chunk], scope: ScanScope) -> None:
         """The chunks the detector missed, read by the seam detector: their entities join the
@@ -222,41 +272,69 @@ class Scanner:
         report.fallback_docs = len(missed) - rescued.unscanned_docs
 
     async def _apply_policy(
-        self, policy: TenantPolicy, texts: Sequence[str], deadline: Deadline, report: ScanReport
+        self,
+        policy: TenantPolicy,
+        texts: Sequence[str],
+        seams: _Seams,
+        deadline: Deadline,
+        report: ScanReport,
     ) -> None:
         """The tenant's patterns (on the worker pool, under the request's deadline and the
-        policy's time budget) join the detector's entities, then the policy filters them. A text
-        whose pattern scan ran out of time (or met the deadline) counts as unscanned: its
+        policy's time budget) run on the texts and on the seams between them, and join the
+        detector's entities; then the policy filters them. A seam's entities are filtered on the
+        seam, where a value split across two texts is whole (an allow rule sees the whole value,
+        not a clipped piece of it), then placed in its texts. A text whose pattern scan, or one
+        of whose seams' scan, ran out of time (or met the deadline) counts as unscanned: its
         coverage is never claimed."""
-        custom: Sequence[Sequence[Entity]] = [[] for _ in texts]
-        timed_out: Sequence[int] = ()
+        read = [*texts, *(seam.text for seam in seams.chunks)]
+        custom: Sequence[Sequence[Entity]] = [[] for _ in read]
+        timed_out: Iterable[int] = ()
         if policy.patterns is not None:
             try:
                 findings = await run_cpu(
-                    self._pool, deadline, policy.find, texts, policy.budget(deadline)
+                    self._pool, deadline, policy.find, read, policy.budget(deadline)
                 )
                 custom, timed_out = findings.entities, findings.timed_out
             except DeadlineError:
-                timed_out = range(len(texts))
-        for index in timed_out:
+                timed_out = range(len(read))
+        for index in _texts_of(timed_out, len(texts), seams.chunks):
             if index not in report.unscanned and texts[index].strip():
                 report.unscanned[index] = FailureReason.POLICY_TIMEOUT
                 report.unscanned_docs += 1
             report.failure_reason = report.failure_reason or FailureReason.POLICY_TIMEOUT
         report.entities = [
             policy.keep(text, [*detected, *found])
-            for text, detected, found in zip(texts, report.entities, custom, strict=True)
+            for text, detected, found in zip(
+                texts, report.entities, custom[: len(texts)], strict=True
+            )
         ]
+        kept = [
+            tuple(policy.keep(seam.text, [*detected, *found]))
+            for seam, detected, found in zip(
+                seams.chunks, seams.found, custom[len(texts) :], strict=True
+            )
+        ]
+        _place(report, seams.chunks, kept)
 
     async def _scan_chunks(
+        self, count: int, chunks: list[Chunk], scope: ScanScope, content: frozenset[int]
+    ) -> ScanReport:
+        """The report of ``chunks``, their entities placed in their texts."""
+        report, found = await self._read_chunks(count, chunks, scope, content)
+        _place(report, chunks, found)
+        return report
+
+    async def _read_chunks(
         self,
         count: int,
         chunks: list[Chunk],
         scope: ScanScope,
         content: frozenset[int],
         every: list[PlannedDocument] | None = None,
-    ) -> ScanReport:
-        """``every``: the plan of all ``chunks``, when the caller has already made it."""
+    ) -> tuple[ScanReport, list[tuple[Entity, ...]]]:
+        """The report of ``chunks`` (its coverage; no entities yet) and each chunk's entities in
+        its own offsets (none for a chunk not scanned). ``every``: the plan of all ``chunks``,
+        when the caller has already made it."""
         if every is None:
             every = self._plan(chunks, range(len(chunks)), content)
             plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)
@@ -277,8 +355,7 @@ class Scanner:
         for batch, outcome in zip(batches, outcomes, strict=True):
             _collect(report, results, batch, outcome)
         self._store(keys, results, batches, outcomes)
-        _apply(report, chunks, results, copies)
-        return report
+        return report, _outcome(report, chunks, results, copies)
 
     def _split(self, texts: Sequence[str]) -> list[Chunk]:
         """Chunks of every text; cuts of long texts come from the cache when it has them."""
@@ -396,6 +473,11 @@ class Scanner:
         return coverage_of(documents, result)
 
 
+def _visible(text: str) -> int:
+    """The characters of ``text`` that are not whitespace (``str.isspace``)."""
+    return len(text) - sum(text.count(space) for space in _SPACES)
+
+
 def _distinct(entities: Sequence[Entity]) -> list[Entity]:
     """Each span and category once, at its highest score, in first-seen order: a seam, and the
     fallback, read values the texts' own scan (or each other) found too."""
@@ -408,10 +490,9 @@ def _distinct(entities: Sequence[Entity]) -> list[Entity]:
 
 
 def _merge(report: ScanReport, seams: ScanReport) -> None:
-    """The seams' findings and coverage into the texts' report; detector calls and billing stay
-    the texts' own (seams scanned in process cost neither)."""
-    for entities, found in zip(report.entities, seams.entities, strict=True):
-        entities.extend(found)
+    """The seams' coverage into the texts' report (their entities are placed after the policy
+    read them); detector calls and billing stay the texts' own (seams scanned in process cost
+    neither)."""
     for index, reason in seams.unscanned.items():
         report.unscanned.setdefault(index, reason)
     report.total_docs += seams.total_docs
@@ -488,18 +569,49 @@ def _collect(
         results.failed.update((segment.chunk_index, reason) for segment in planned.segments)
 
 
-def _apply(
+def _outcome(
     report: ScanReport, chunks: Sequence[Chunk], results: _ChunkResults, copies: dict[int, int]
-) -> None:
-    """Moves each chunk's entities into its texts' offsets; unscanned chunks mark their texts."""
+) -> list[tuple[Entity, ...]]:
+    """Each chunk's entities (chunk offsets); unscanned chunks mark their texts."""
+    found: list[tuple[Entity, ...]] = []
     for index, chunk in enumerate(chunks):
         source = copies.get(index, index)
         if source in results.found:
-            for text_index, entity in chunk.place(results.found[source]):
-                report.entities[text_index].append(entity)
-        else:
-            reason = results.failed.get(source, MISSING)
-            report.unscanned_docs += 1
-            report.missed.append(index)
-            for text_index in chunk.text_indices:
-                report.unscanned.setdefault(text_index, reason)
+            found.append(results.found[source])
+            continue
+        found.append(())
+        reason = results.failed.get(source, MISSING)
+        report.unscanned_docs += 1
+        report.missed.append(index)
+        for text_index in chunk.text_indices:
+            report.unscanned.setdefault(text_index, reason)
+    return found
+
+
+def _place(report: ScanReport, chunks: Sequence[Chunk], found: Sequence[Sequence[Entity]]) -> None:
+    """Moves each chunk's entities into its texts' offsets."""
+    for chunk, entities in zip(chunks, found, strict=True):
+        for text_index, entity in chunk.place(entities):
+            report.entities[text_index].append(entity)
+
+
+def _texts_of(indices: Iterable[int], count: int, seams: Sequence[Chunk]) -> list[int]:
+    """The texts behind ``indices`` into ``[*texts, *seams]`` (``count`` texts)."""
+    found: list[int] = []
+    for index in indices:
+        found.extend([index] if index < count else seams[index - count].text_indices)
+    return found
+
+
+def _bare(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """The chunks that may be one value alone, which a detector reads differently when it is
+    the whole message (``BARE_CHARS``)."""
+    return [
+        chunk
+        for chunk in chunks
+        if chunk.start == 0 and len(chunk.text) <= BARE_CHARS and _one_value(chunk.text.split())
+    ]
+
+
+def _one_value(tokens: Sequence[str]) -> bool:
+    return len(tokens) == 1 or not any(token.isalpha() for token in tokens)

@@ -1,5 +1,8 @@
 """The embedded detector behind the ``Detector`` seam: offline, no network, no retries.
 
+The chunks of a packed document (``Document.segments``) are read one by one, each as if it were
+alone: its findings (and so the detection cache's entries) never depend on the packing.
+
 Each document longer than ``INLINE_CHARS`` is one unit of CPU work on the runtime's worker pool
 (``redaction.workers``), so the event loop stays free while it is scanned (shorter ones cost less
 on the loop than the hand-off); a document that cannot start before the request
@@ -16,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from redaction.detectors.detector import BatchResult, DetectionContext, DocumentResult
-from redaction.entities import Document
+from redaction.entities import Document, Entity
 from redaction.errors import DeadlineError
 from redaction.workers import INLINE_CHARS, WorkerPool, run_cpu
 
@@ -44,15 +47,20 @@ class EmbeddedDetector:
         for doc in documents:
             # a short document costs less on the loop than the hand-off to a worker
             pool = self._pool if len(doc.text) > INLINE_CHARS else None
-            entities = await run_cpu(
-                pool,
-                context.deadline,
-                self._recognizer.find_entities,
-                doc.text,
-                context.language,
-            )
+            entities = await run_cpu(pool, context.deadline, self._find, doc, context.language)
             results.append(DocumentResult(doc.id, tuple(entities)))
         return BatchResult(tuple(results))
+
+    def _find(self, doc: Document, language: str) -> list[Entity]:
+        """Each segment of a packed document read on its own: what a chunk holds (its cues, a
+        value that is the whole message) never depends on what it was packed with."""
+        find = self._recognizer.find_entities
+        if not doc.segments:
+            return find(doc.text, language)
+        found: list[Entity] = []
+        for start, end in doc.segments:
+            found.extend(entity.shifted(start) for entity in find(doc.text[start:end], language))
+        return found
 
     async def close(self) -> None:
         return None

@@ -157,7 +157,9 @@ def build_documents(
             )
             offset += len(chunk.text) + len(SEPARATOR)
         text = SEPARATOR.join(chunks[chunk_index].text for chunk_index in group)
-        planned.append(PlannedDocument(Document(str(len(planned)), text), tuple(segments)))
+        spans = tuple((s.doc_offset, s.doc_offset + s.length) for s in segments)
+        document = Document(str(len(planned)), text, spans if len(spans) > 1 else ())
+        planned.append(PlannedDocument(document, tuple(segments)))
     return planned
 
 
