@@ -21,6 +21,7 @@ from redaction.audit.layout import new_writer_id
 from redaction.audit.store import BlobAuditStore
 from redaction.audit.trail import AuditTrail, TrailLimits
 from redaction.cache.detection import DetectionCache, MemoryCache, SharedTier
+from redaction.cache.fingerprint import LIBRARIES, fingerprint
 from redaction.categories import ALL_CATEGORIES
 from redaction.detectors.azure_detector import AzureLanguageDetector
 from redaction.detectors.budget import AdaptiveConcurrency, CallBudget
@@ -35,7 +36,11 @@ from redaction.detectors.credentials import (
 )
 from redaction.detectors.detector import Detector
 from redaction.detectors.hedging import DEFAULT_WINDOW, HedgeBudget, HedgedDetector, LatencyTracker
-from redaction.detectors.language_client import LanguageClient, supports_auto_language
+from redaction.detectors.language_client import (
+    MODEL_VERSION,
+    LanguageClient,
+    supports_auto_language,
+)
 from redaction.detectors.local_detector import DeferredDetector, EmbeddedDetector
 from redaction.detectors.retry import RetryPolicy
 from redaction.errors import SettingsError
@@ -304,7 +309,37 @@ def build_cache(settings: Settings) -> DetectionCache | None:
             settings.pii_cache_ttl_s,
         )
     key = secret.get_secret_value().encode("utf-8") if secret is not None else _PROCESS_SECRET
-    return DetectionCache(key, memory, shared)
+    return DetectionCache(key, memory, shared, detector_fingerprint(settings))
+
+
+def detector_fingerprint(settings: Settings) -> bytes:
+    """What besides a text decides the findings (``cache.fingerprint``): the settings that
+    change them, the libraries of the extras switched on, the build of the code."""
+    libraries = list(LIBRARIES)
+    if settings.pii_ner_model:
+        libraries += ["spacy", settings.pii_ner_model]
+    if settings.pii_embedded_names:
+        libraries += ["Faker", "names", "python-crfsuite"]
+    if settings.pii_embedded_addresses:
+        libraries += ["usaddress", "python-crfsuite", "probableparsing", "zipcodes", "Faker"]
+    fields = {name: getattr(settings, name) for name in _FINDING_SETTINGS}
+    return fingerprint({**fields, "language_model_version": MODEL_VERSION}, libraries)
+
+
+# The settings that change what is found in a text (the detector kind, api-version, domain and
+# language are in every key's scope already; they are here too: one list says it all).
+_FINDING_SETTINGS = (
+    "pii_detector",
+    "language_api_version",
+    "language_domain",
+    "pii_min_score",
+    "pii_phone_regions",
+    "pii_ner_model",
+    "pii_embedded_names",
+    "pii_embedded_addresses",
+    "pii_packing_enabled",
+    "pii_max_doc_chars",
+)
 
 
 def build_placeholders(settings: Settings) -> PlaceholderIssuer | None:

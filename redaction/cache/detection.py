@@ -1,9 +1,11 @@
 """The detection cache: what the detector found in a chunk of text, so no chunk is scanned twice.
 
 Keys are HMAC-SHA256 digests of the chunk text under a secret, scoped by tenant, detector,
-api-version, language and domain. Values are entity spans (offset, length, category, score) in
-the chunk's offsets, encoded as compact JSON; never text. Excluded categories and masking apply
-after the lookup, so one entry serves every request config.
+api-version, language and domain, and by the detector's fingerprint (``fingerprint``: the
+settings that change findings and the build of the code), so instances that differ in either
+never read each other's entries from a shared tier. Values are entity spans (offset, length,
+category, score) in the chunk's offsets, encoded as compact JSON; never text. Excluded categories
+and masking apply after the lookup, so one entry serves every request config.
 
 Two tiers: ``MemoryCache``, an in-process LRU bounded by entries and bytes with a TTL, and an
 optional ``SharedTier`` (Redis, ``redis_tier``) whose failures and slowness count as misses.
@@ -39,9 +41,11 @@ class CacheScope:
     domain: str
 
 
-def cache_key(secret: bytes, scope: CacheScope, text: str) -> bytes:
-    """HMAC-SHA256 of the scope fields (length-prefixed, so unambiguous) and the text."""
+def cache_key(secret: bytes, scope: CacheScope, text: str, fingerprint: bytes = b"") -> bytes:
+    """HMAC-SHA256 of the fingerprint, the scope fields (length-prefixed, so unambiguous) and
+    the text."""
     mac = hmac.new(secret, digestmod=hashlib.sha256)
+    mac.update(len(fingerprint).to_bytes(4, "big") + fingerprint)
     for part in (scope.tenant, scope.detector, scope.api_version, scope.language, scope.domain):
         encoded = part.encode("utf-8", "surrogatepass")
         mac.update(len(encoded).to_bytes(4, "big") + encoded)
@@ -149,14 +153,21 @@ class DetectionCache:
     """Entity spans per chunk: the memory tier first, then the shared tier, if any."""
 
     def __init__(
-        self, secret: bytes, memory: MemoryCache, shared: SharedTier | None = None
+        self,
+        secret: bytes,
+        memory: MemoryCache,
+        shared: SharedTier | None = None,
+        fingerprint: bytes = b"",
     ) -> None:
+        """``fingerprint``: what else decides the findings (``fingerprint.fingerprint``);
+        entries written under another one are misses."""
         self._secret = secret
+        self._fingerprint = fingerprint
         self.memory = memory
         self.shared = shared
 
     def key(self, scope: CacheScope, text: str) -> bytes:
-        return cache_key(self._secret, scope, text)
+        return cache_key(self._secret, scope, text, self._fingerprint)
 
     async def lookup(self, keys: Mapping[bytes, int]) -> dict[bytes, tuple[Entity, ...]]:
         """The cached spans of each key whose entry is valid for a text of the given length."""
@@ -194,7 +205,8 @@ class DetectionCache:
         self.memory.put(self._starts_key(text, max_chars), value)
 
     def _starts_key(self, text: str, max_chars: int) -> bytes:
-        return cache_key(self._secret, CacheScope("", "chunking", str(max_chars), "", ""), text)
+        scope = CacheScope("", "chunking", str(max_chars), "", "")
+        return cache_key(self._secret, scope, text, self._fingerprint)
 
     def store(self, results: Mapping[bytes, Sequence[Entity]]) -> None:
         """Stores complete results (the caller checks coverage) in every tier."""

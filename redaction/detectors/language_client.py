@@ -39,6 +39,9 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 API_VERSIONS: dict[str, bool] = {"2024-11-01": False, "2025-11-01": True}
 NEWEST_GA = "2025-11-01"
 
+# The model every call asks for (a part of the detection cache's fingerprint).
+MODEL_VERSION = "latest"
+
 
 def supports_auto_language(api_version: str) -> bool:
     """Whether ``detection_language: "auto"`` can be sent with ``api_version``."""
@@ -122,7 +125,7 @@ class LanguageClient:
 
     def _payload(self, documents: Sequence[Document], language: str) -> dict[str, Any]:
         parameters: dict[str, Any] = {
-            "modelVersion": "latest",
+            "modelVersion": MODEL_VERSION,
             "loggingOptOut": True,
             "stringIndexType": "UnicodeCodePoint",
         }
