@@ -490,14 +490,15 @@ def _ends(
         if w_end - w_start > longest:
             break
         yield w_end
-        cut = text.rfind("-", max(w_start, last_start), w_end)
+        last = max(w_start, last_start)
+        cut = text.rfind("-", last, w_end)
         if cut > w_start and text[cut - 1].isdigit():
             yield cut
-        decimals = _DECIMALS.search(text, max(w_start, last_start), w_end)
+        decimals = _DECIMALS.search(text, last, w_end)
         if decimals is not None and decimals.start() > w_start:
             yield decimals.start()
-        if _GLUE_HINT.search(text, max(w_start, last_start), w_end):
-            yield from _suffix_cuts(text, w_start, max(w_start, last_start), w_end)
+        if _GLUE_HINT.search(text, last, w_end):
+            yield from _suffix_cuts(text, w_start, last, w_end)
 
 
 def _suffix_cuts(text: str, w_start: int, last_start: int, w_end: int) -> Iterator[int]:
