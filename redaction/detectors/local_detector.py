@@ -72,10 +72,10 @@ class DeferredDetector:
     it waits for it, beside its own Language calls (seams are scanned alongside them); every later
     one finds it ready. First use rather than a warm-up after start: the runtime is itself built by
     the first request (the Functions Python worker has no start hook), so a warm-up would start at
-    the same moment, and requests that need neither seams nor fail-soft (one text, Language
-    answering) never pay. A request whose deadline comes first gets ``DeadlineError`` while the
-    build goes on. A build that fails (e.g. a spaCy model that cannot load) fails every batch it
-    was asked for."""
+    the same moment, and requests that need neither seams, nor a short text read alone
+    (``scanning.BARE_CHARS``), nor fail-soft (one sentence, Language answering) never pay. A
+    request whose deadline comes first gets ``DeadlineError`` while the build goes on. A build
+    that fails (e.g. a spaCy model that cannot load) fails every batch it was asked for."""
 
     name = EmbeddedDetector.name
     api_version: str | None = None
