@@ -23,9 +23,10 @@ BOOST = 0.35
 PENALTY = 0.3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per candidate, and frozen makes that slower
 class Context:
-    """Lower-cased words near a candidate, in its clause, and the raw window for phrases."""
+    """Lower-cased words near a candidate, in its clause, and the raw window for phrases (read
+    only: never changed once made)."""
 
     words: frozenset[str]
     window: str
