@@ -1071,10 +1071,23 @@ def string_values(value: Any) -> Iterator[str]:
             yield from string_values(item)
 
 
+# A record's own bookkeeping (clock readings, thread and process ids, source line): never the
+# caller's, and numbers that, read together, could spell any digit run by chance.
+_RECORD_BOOKKEEPING = frozenset(
+    {"created", "msecs", "relativeCreated", "thread", "process", "lineno", "taskName"}
+)
+
+
 def log_text(records: Iterable[logging.LogRecord]) -> str:
-    """Every log record as text: its message and every attribute (custom dimensions included)."""
+    """Every log record as text: its message and every attribute (custom dimensions included) but
+    the record's bookkeeping, each apart by " | " so that digits of two attributes never read as
+    one number."""
     return "\n".join(
-        f"{record.getMessage()} {' '.join(map(str, vars(record).values()))}" for record in records
+        " | ".join(
+            [record.getMessage()]
+            + [str(v) for k, v in vars(record).items() if k not in _RECORD_BOOKKEEPING]
+        )
+        for record in records
     )
 
 
