@@ -1,7 +1,7 @@
 """Person names of the embedded detector on third-party annotated English text (UNER).
 
     .venv/bin/python bench/names_eval.py [--half dev|heldout|both] [--examples N] [--presidio]
-        [--ner MODEL] [--threshold T] [--keep-rules S] [--doubt P] [--model PATH]
+        [--ner MODEL] [--threshold T] [--keep-rules S] [--doubt P] [--model PATH] [--documents]
 
 Per half: recall (expected names whose every character lies inside a found Person span), exact
 recall (found with the same span), precision (found Person spans that overlap an expected name),
@@ -10,8 +10,9 @@ sentences). Then the finder's speed on the whole half. Two rows: the rules alone
 the default finder (``tagger``: the rules' names as features of the CRF tagger, name_model.py;
 ``--threshold``, ``--keep-rules`` and ``--doubt`` override its dev-chosen settings). Data and
 licence: tests/eval_thirdparty/names/README.md. ``--model`` reads another tagger file (one
-``bench/train_names.py --out`` wrote). Examples are printed for the dev half only
-(tagger row).
+``bench/train_names.py --out`` wrote). ``--documents``: the finder reads each treebank document
+whole (its sentences joined by line breaks), scored per sentence as before. Examples are printed
+for the dev half only (tagger row).
 ``--presidio``: Presidio with a spaCy pipeline beside it (bench/presidio_ner.py, its PERSON spans).
 ``--ner MODEL``: the [ner] extra's spaCy pipeline through this project's SpacyFinder (a venv with
 spaCy and MODEL installed: ``make ner``), its Person spans.
@@ -24,6 +25,7 @@ import json
 import re
 import sys
 import time
+from bisect import bisect_right
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -93,6 +95,7 @@ def main() -> None:
     parser.add_argument("--keep-rules", type=float, default=KEEP_RULES)
     parser.add_argument("--doubt", type=float, default=DOUBT)
     parser.add_argument("--model", type=Path, default=MODEL_PATH)
+    parser.add_argument("--documents", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
     load_gazetteer()
@@ -112,7 +115,10 @@ def main() -> None:
         texts = [r["text"] for r in rows]
         chars = sum(len(t) for t in texts)
         for name, finder in finders.items():
-            ours = [[(e.offset, e.end) for e in finder.find_entities(t)] for t in texts]
+            if args.documents:
+                ours = by_document(finder, rows)
+            else:
+                ours = [[(e.offset, e.end) for e in finder.find_entities(t)] for t in texts]
             shown = args.examples if half == "dev" and name == "tagger" else 0
             result = evaluate(rows, ours, shown)
             best = min(_timed(finder, rows) for _ in range(3))
@@ -156,6 +162,25 @@ def _gate(finders: dict[str, NameFinder], rows: list[dict], half: str) -> None:
     for name, finder in finders.items():
         best = min(_timed(finder, lower) for _ in range(3))
         print(f"{half} {name} speed, lower-cased: {chars / best / 1e6:.2f} M chars/s")
+
+
+def by_document(finder: NameFinder, rows: list[dict]) -> list[Spans]:
+    """Each sentence's found spans when the finder reads whole documents (the treebank's, from the
+    sentence ids), sentences joined by line breaks: names found elsewhere in the document count."""
+    documents: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        documents.setdefault(row["id"].rsplit("-", 1)[0], []).append(i)
+    out: list[Spans] = [[] for _ in rows]
+    for members in documents.values():
+        starts, position = [], 0
+        for i in members:
+            starts.append(position)
+            position += len(rows[i]["text"]) + 1
+        text = "\n".join(rows[i]["text"] for i in members)
+        for e in finder.find_entities(text):
+            k = bisect_right(starts, e.offset) - 1
+            out[members[k]].append((e.offset - starts[k], e.end - starts[k]))
+    return out
 
 
 def _timed(finder: NameFinder, rows: list[dict]) -> float:

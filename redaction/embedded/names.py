@@ -43,11 +43,13 @@ CATEGORY = "Person"
 # beside the tagger's (overlapping spans are merged); and the tagger's probability under which a
 # rules' name is dropped, for one weaker than CUED (no title, cue or header) and for a cued one:
 # all chosen on the dev half.
-MODEL_THRESHOLD = 0.6
+MODEL_THRESHOLD = 0.5
 KEEP_RULES = 0.6
-DOUBT = 0.2
+DOUBT = 0.3
 DOUBT_CUED = 0.05
 CUED = 0.85
+# The score of another mention of a word of a name found in the same text.
+REPEATED = 0.7
 DEFAULT_MODEL = NameModel()
 
 
@@ -150,7 +152,7 @@ _STOP = _words(
     """
     january february march april may june july august september october november december
     monday tuesday wednesday thursday friday saturday sunday today tomorrow yesterday
-    tonight hi hello hey dear thanks thank regards cheers best yours sincerely love bye
+    tonight hi hello hey dear welcome thanks thank regards cheers best yours sincerely love bye
     please sorry ok okay yes no yeah god jesus christ lord allah mom mum dad mama papa sis
     bro guys team all everyone everybody folks sir madam ma'am mr mrs ms dr i i'm i'll i've
     i'd me my we you he she they it this that these those there here what when where why how
@@ -304,6 +306,7 @@ class NameFinder:
         keep_rules: float = KEEP_RULES,
         doubt: float = DOUBT,
         doubt_cued: float = DOUBT_CUED,
+        repeat: bool = True,
     ) -> None:
         self._g = gazetteer if gazetteer is not None else load_gazetteer()
         self._model = model
@@ -312,6 +315,7 @@ class NameFinder:
         self._keep_rules = keep_rules
         self._doubt = doubt
         self._doubt_cued = doubt_cued
+        self._repeat = repeat
 
     def find_entities(self, text: str) -> list[Entity]:
         ruled = self.rule_entities(text)
@@ -321,7 +325,37 @@ class NameFinder:
             tagged, doubted = self._tagged(text, ruled, self._model)
             kept = [r for r in ruled if r.score >= self._keep_rules and r not in doubted]
             found = _merged([*tagged, *kept])
-        return [e for e in _outside_references(text, found) if not _venue(text, e)]
+        found = [e for e in _outside_references(text, found) if not _venue(text, e)]
+        return _merged([*found, *self._repeated(text, found)]) if self._repeat else found
+
+    def _repeated(self, text: str, found: list[Entity]) -> list[Entity]:
+        """Other mentions of a word of a full name found in the same text ("Charles J. Fillmore
+        ... Fillmore said"): a capitalised word of three letters or more of a name of two words or
+        more, that is no common word, place or title, wherever it stands alone, outside URLs and
+        addresses and before no venue. One-word names are not spread: an error would repeat."""
+        words = {
+            word
+            for e in found
+            if len(names := _TOKEN.findall(_POSSESSIVE.sub("", text[e.offset : e.end]))) > 1
+            for word in names
+            if len(word) > 2
+            and word[0].isupper()
+            and not word.isupper()
+            and _fold(word) not in self._g.common
+            and _fold(word) not in self._g.places
+            and _fold(word) not in TITLES
+        }
+        if not words:
+            return []
+        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        mentions = re.finditer(rf"(?<![\w.@/\\-])(?:{alternatives})(?![\w@/\\-]|\.\w)", text)
+        taken = [(e.offset, e.end) for e in found]
+        more = [
+            Entity(m.start(), m.end() - m.start(), CATEGORY, REPEATED)
+            for m in mentions
+            if not any(a < m.end() and m.start() < b for a, b in taken)
+        ]
+        return [e for e in _outside_references(text, more) if not _venue(text, e)]
 
     def _tagged(
         self, text: str, ruled: list[Entity], model: NameModel
@@ -422,7 +456,11 @@ class NameFinder:
             return None
         words = [_fold(t[1].rstrip(".")) for t in tokens]
         names = [t[1] for t in tokens if len(t[1].rstrip(".")) > 1]
-        if not names or all(w in g.places for w in words if len(w) > 1):
+        if (
+            not names
+            or all(w in g.places for w in words if len(w) > 1)
+            or " ".join(words) in g.places
+        ):
             return None
         first, last = tokens[0][0], tokens[-1][0] + len(tokens[-1][1])
         before = text[max(0, first - 40) : first].lower()
@@ -453,6 +491,14 @@ class NameFinder:
             and not any(w in g.places for w in full)
         ):
             return 0.7  # a known given name and a surname in no list: "Debra Perlingiere"
+        if (
+            2 <= len(full) <= 3
+            and words[-1] in g.surnames
+            and common == 0
+            and not any(w in g.places for w in full)
+            and (_WEAK_BEFORE.search(before) or _AFTER.match(after))
+        ):
+            return 0.7  # a given name in no list and a known surname, with a cue: "met Sungjoo Lee"
         if len(full) != 1 or common or full[0] in g.places:
             return None
         word = full[0]
