@@ -81,6 +81,8 @@ _HEADER = re.compile(
     rf"|(?<![\w.@/\\]){_NOTES}(?=(?:/[A-Z][\w-]*)+@[A-Za-z])"
 )
 _TOKEN = re.compile(rf"{_INITIAL}|{_CAP}|[^\W\d_]+")
+# A capitalised word standing alone (not inside an address, a path or a hyphenated word).
+_MENTION = re.compile(rf"(?<![\w.@/\\-]){_CAP}(?![\w@/\\-]|\.\w)")
 _CAPITAL = re.compile(f"[{_UPPER}]")
 # A URL or an e-mail address with a domain (a Notes address such as "Traci Warner@ENRON" has none).
 _REFERENCE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -347,14 +349,14 @@ class NameFinder:
         }
         if not words:
             return []
-        alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-        mentions = re.finditer(rf"(?<![\w.@/\\-])(?:{alternatives})(?![\w@/\\-]|\.\w)", text)
-        taken = [(e.offset, e.end) for e in found]
-        more = [
-            Entity(m.start(), m.end() - m.start(), CATEGORY, REPEATED)
-            for m in mentions
-            if not any(a < m.end() and m.start() < b for a, b in taken)
-        ]
+        starts = [e.offset for e in found]  # left to right, no two overlapping (_merged)
+        more: list[Entity] = []
+        for mention in _MENTION.finditer(text):
+            word = _POSSESSIVE.sub("", mention.group())
+            start, end = mention.start(), mention.start() + len(word)
+            i = bisect_left(starts, end) - 1  # the last name starting before this mention's end
+            if word in words and (i < 0 or found[i].end <= start):
+                more.append(Entity(start, end - start, CATEGORY, REPEATED))
         return [e for e in _outside_references(text, more) if not _venue(text, e)]
 
     def _tagged(
