@@ -34,6 +34,10 @@ def persons(text: str, language: str = "en") -> list[str]:
         ("Best,\nAnna", ["Anna"]),
         ("From: Maria Garcia\nTo: Ahmed Hassan", ["Maria Garcia", "Ahmed Hassan"]),
         ("Michael J. McDermott called twice.", ["Michael J. McDermott"]),
+        # Initials before a name belong to it.
+        ("I met J. R. R. Tolkien.", ["J. R. R. Tolkien"]),
+        ("Ask R.E. Glenn about it.", ["R.E. Glenn"]),
+        ("Signed, T.S. Eliot", ["T.S. Eliot"]),
         ("Obama said the talks would resume.", ["Obama"]),
         ("Ask Fatima about the invoice.", ["Fatima"]),
         ("We met Jan van der Berg's lawyer.", ["Jan van der Berg"]),

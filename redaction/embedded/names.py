@@ -271,6 +271,18 @@ def _merged(found: list[Entity]) -> list[Entity]:
     return out
 
 
+# Initials right before a name, which belong to it ("R.E. Glenn", "W.H.S. Koerner", "A. Noel").
+_INITIALS_BEFORE = re.compile(rf"(?<![\w.])(?:{_INITIAL}[ \t]?)+[ \t]$")
+
+
+def _with_initials(text: str, e: Entity) -> Entity:
+    """The name with the initials right before it."""
+    initials = _INITIALS_BEFORE.search(text, max(0, e.offset - 16), e.offset)
+    if initials is None:
+        return e
+    return Entity(initials.start(), e.end - initials.start(), CATEGORY, e.score)
+
+
 def _venue(text: str, e: Entity) -> bool:
     """A business, a place or a storm rather than a person: a venue word inside or after the span
     ("Hayes Street Grill", "Ray's Pizza"), a storm or a saint before it."""
@@ -327,7 +339,8 @@ class NameFinder:
             tagged, doubted = self._tagged(text, ruled, self._model)
             kept = [r for r in ruled if r.score >= self._keep_rules and r not in doubted]
             found = _merged([*tagged, *kept])
-        found = [e for e in _outside_references(text, found) if not _venue(text, e)]
+        found = [_with_initials(text, e) for e in _outside_references(text, found)]
+        found = [e for e in found if not _venue(text, e)]
         return _merged([*found, *self._repeated(text, found)]) if self._repeat else found
 
     def _repeated(self, text: str, found: list[Entity]) -> list[Entity]:
