@@ -169,3 +169,41 @@ def test_no_value_starts_inside_a_decimal(text: str) -> None:
 @pytest.mark.parametrize(("text", "expected"), GLUED_AFTER_A_DOT)
 def test_value_glued_after_a_dot_is_still_read(text: str, expected: Expected) -> None:
     assert found(text) == expected
+
+
+# An e-mail address with letters of a script written without spaces inside it: one or two
+# glued inside an ASCII local part ("hans.m端ller@"), labels of its domain ("用户@例子.广告",
+# "hans@m端ller.com"); and a quoted local part ('"john smith"@example.com'). Masked whole.
+EMAIL = "Email"
+ADDRESS_LETTERS = [
+    ("hans.m端ller@test.com", "en", [(EMAIL, "hans.m端ller@test.com")]),
+    ("write to hans@m端ller.com today", "en", [(EMAIL, "hans@m端ller.com")]),
+    ("邮件\uff1a用户@例子.广告", "zh", [(EMAIL, "用户@例子.广告")]),
+    ("連絡先 tanaka@例え.jp まで", "ja", [(EMAIL, "tanaka@例え.jp")]),
+    ('write to "john smith"@example.com now', "en", [(EMAIL, '"john smith"@example.com')]),
+    ('"foo\\@bar"@example.com', "en", [(EMAIL, '"foo\\@bar"@example.com')]),
+]
+# ... while the words glued around an address stay outside it, and two addresses stay two.
+ADDRESS_LETTERS_NEGATIVES = [
+    ("请发送邮件到john@example.com以获取", "zh", [(EMAIL, "john@example.com")]),
+    ("请用Gmail发邮件到john@x.com", "zh", [(EMAIL, "john@x.com")]),
+    ("a@b.com和c@d.com", "zh", [(EMAIL, "a@b.com"), (EMAIL, "c@d.com")]),
+    ("邮箱是john@example.com\uff0c谢谢", "zh", [(EMAIL, "john@example.com")]),
+    ('a "b" c@example.com', "en", [(EMAIL, "c@example.com")]),
+    ('foo"bar"@gmail.com', "en", []),  # a quoted string is a whole local part or none
+    ("我的电话号是@家里", "zh", []),
+]
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), ADDRESS_LETTERS)
+def test_address_with_letters_of_spaceless_scripts(
+    text: str, language: str, expected: Expected
+) -> None:
+    assert found(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), ADDRESS_LETTERS_NEGATIVES)
+def test_words_glued_around_an_address_stay_outside(
+    text: str, language: str, expected: Expected
+) -> None:
+    assert found(text, language) == expected

@@ -103,6 +103,8 @@ _LEFT_BOUNDARY = {
     "base64_key": re.compile(r"[\w+/]"),
 }
 _LOCAL_PART = re.compile(rf"{_L}(?:{_W}|[.+-]){{0,63}}\Z")
+# A quoted local part ('"john smith"@example.com'), the whole local part (not 'foo"bar"@').
+_QUOTED_LOCAL_PART = re.compile(r'(?<![^\s<(:;,])"(?:[^"\\\r\n]|\\.){1,62}"\Z')
 _SCHEME = re.compile(r"(?:https?|s?ftp|wss?)\Z", re.I)
 _HEX_HEAD = re.compile(r"[0-9A-Fa-f]{1,4}\Z")
 _HOST = re.compile(r"[\w-]{1,63}\Z")
@@ -176,7 +178,8 @@ def widen(shape: str, text: str, start: int) -> int | None:
     """The real start of a shape anchored on an inner character, or None if it has none."""
     head = text[max(0, start - 80) : start]
     if shape == "email":
-        return _widened(_LOCAL_PART, head, start)
+        plain = _widened(_LOCAL_PART, head, start)
+        return plain if plain is not None else _widened(_QUOTED_LOCAL_PART, head, start)
     if shape == "url" and text.startswith("://", start):
         return _widened(_SCHEME, head, start)
     if shape == "ipv6":

@@ -22,6 +22,12 @@ SPACELESS = (
     "\uff00-\uffef\U00020000-\U0003134f"
 )
 _SPACELESS_RUN = re.compile(rf"[{SPACELESS}]+")
+_ADDRESS_REACH = 254  # the longest e-mail address
+_BEFORE_AT = re.compile(r"[\w.+-]*@")  # the rest of a local part, then its "@"
+_DOMAIN_LABELS = re.compile(r"[\w.-]*")  # the labels of a domain so far
+_ADDRESS_CHAR = re.compile(r"[A-Za-z0-9._+-]")
+_LOCAL_RUN = 2  # letters of a spaceless script glued inside an ASCII local part, at most
+_NEXT_LABEL = re.compile(r"[\w-]*\.\w")  # the label goes on to a dot and another label
 
 
 @lru_cache(maxsize=1024)
@@ -41,10 +47,30 @@ def _blank(match: re.Match[str]) -> str:
     """Spaces for the run, except a local part right before an ``@``: the letters of one script
     that end the run (``山田@example.com``) stay, so the e-mail starts there."""
     run = match.group()
+    if _inside_address(match.string, match.start(), match.end()):
+        return run
     if match.string.startswith("@", match.end()):
         kept = _same_script_tail(run)
         return " " * (len(run) - kept) + run[len(run) - kept :]
     return " " * len(run)
+
+
+def _inside_address(text: str, start: int, end: int) -> bool:
+    """Whether a run of letters lies inside an e-mail address: one or two glued between
+    letters of its local part ("hans.m端ller@..."), or a label of its domain ("用户@例子.广告",
+    "hans@m端ller.com"); never between two addresses ("a@b.com和c@d.com")."""
+    if start == 0 or not text[start:end].isalpha():
+        return False
+    at = text.rfind("@", max(0, start - _ADDRESS_REACH), start)
+    in_domain = at >= 0 and _DOMAIN_LABELS.fullmatch(text, at + 1, start) is not None
+    if _BEFORE_AT.match(text, end, end + _ADDRESS_REACH) is not None:
+        return (
+            not in_domain
+            and end - start <= _LOCAL_RUN
+            and _ADDRESS_CHAR.match(text, start - 1) is not None
+            and _ADDRESS_CHAR.match(text, end) is not None
+        )
+    return in_domain and (text[start - 1] == "." or _NEXT_LABEL.match(text, end) is not None)
 
 
 def _same_script_tail(run: str) -> int:
