@@ -10,9 +10,9 @@ What is found in a chunk never depends on what it is packed with: the embedded d
 each segment of a packed document alone, and on the Azure path it also reads alone (in process,
 beside the seams) every short text that may be one value, which Language reads packed. The
 tenant's patterns run on the seams as on the texts, and a seam's entities are filtered by the
-policy on the seam, where a split value is whole. Cached chunks are then left out, identical chunks are scanned
-once, and what remains is packed and sent. A chunk's result is stored only when every document of
-the batch that held it came back covered; a cached chunk counts as covered.
+policy on the seam, where a split value is whole. Cached chunks are then left out, identical
+chunks are scanned once, and what remains is packed and sent. A chunk's result is stored only when
+every document of the batch that held it came back covered; a cached chunk counts as covered.
 
 Fail-soft: with a ``fallback`` Scanner, a request that allows it (fail-open) has the chunks its
 detector could not scan read by the seam detector (the embedded one) instead: their entities are

@@ -2,8 +2,9 @@
 
 Default deny: ``find_texts`` returns every string of the body, every object key outside the
 fixed vocabulary of OpenAI field names, every number with six or more digits, and every run of
-two or more shorter integers side by side in one array or object of the caller's own data (``[536, 22,
-8915]``, ``{"area": 536, "group": 22, "serial": 8915}``) as one text, each with its location.
+two or more shorter integers side by side in one array or object of the caller's own data
+(``[536, 22, 8915]``, ``{"area": 536, "group": 22, "serial": 8915}``) as one text, each with its
+location.
 Only a short list of slots is exempt, and only when the value has the non-text shape the OpenAI
 schema fixes for it (``vocabulary.exempt``): a model name, an exact role, an enum token, an
 id. Base64 is skipped only in binary slots, and only when it decodes to bytes that are not text;
