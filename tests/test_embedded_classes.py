@@ -207,3 +207,34 @@ def test_words_glued_around_an_address_stay_outside(
     text: str, language: str, expected: Expected
 ) -> None:
     assert found(text, language) == expected
+
+
+# A code written in lower or mixed case beside its cue word ("Mi pasaporte es aaa123456") is
+# read as its upper case: masked whole, in the category the upper case would have.
+PASSPORT = "EUPassportNumber"
+CASED_CODES = [
+    ("Mi pasaporte es aaa123456", "es", [(PASSPORT, "aaa123456")]),
+    ("my passport is AaA123456.", "en", [(PASSPORT, "AaA123456")]),
+    ("passport no: xy1234567 ok", "en", [(PASSPORT, "xy1234567")]),
+    ("Führerschein ab1234567c liegt vor", "de", [("ITDriversLicenseNumber", "ab1234567c")]),
+]
+# ... never without the cue, and never a short token or one glued inside a longer word.
+CASED_CODES_NEGATIVES = [
+    "my code is aaa123456",
+    "aaa123456",
+    "passport photos in v2 x86 h264 mp3 formats",
+    "passport file abcd123456 attached",
+    "passport key_ab1234567 rotated",
+]
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), CASED_CODES)
+def test_lower_and_mixed_case_code_beside_its_cue(
+    text: str, language: str, expected: Expected
+) -> None:
+    assert found(text, language) == expected
+
+
+@pytest.mark.parametrize("text", CASED_CODES_NEGATIVES)
+def test_lower_case_tokens_without_a_cue_stay(text: str) -> None:
+    assert found(text) == []

@@ -85,6 +85,11 @@ PATTERN = re.compile(_scan_pattern(_SHAPES), re.X)
 _NUMERIC = re.compile(next(shape for shape in _SHAPES if "(?P<numeric>)" in shape), re.X)
 
 _SPACED_WORD = re.compile(_W)
+# A code of lower or mixed case: one to three letters that start a word, then letters and
+# digits to its end (``cased_token``); a run of this many digits at least glued after them.
+_CASED_HEAD = re.compile(r"(?<![\w-])[A-Za-z]{1,3}\Z")
+_CASED_TAIL = re.compile(r"[A-Za-z0-9]+(?![\w-])")
+_CASED_DIGITS = 5
 MIN_GLUED_DIGITS = 7  # a run glued to a word holds a value only with this many digits
 _SHORTEST_GLUED = 7  # ... or, glued by "_" or "-", an IP address such as 1.2.3.4
 # After a comma: a group of thousands ("1,234,567"), or the decimals of a short number ("3,14").
@@ -163,8 +168,10 @@ def _candidate(match: re.Match[str], text: str) -> Candidate | None:
     if shape is None or start is None:
         return None
     glued = _glued(shape, text, start)
-    if glued is None or (glued and shape == "numeric" and end - start < _SHORTEST_GLUED):
+    if glued is None:
         return None
+    if glued and shape == "numeric" and end - start < _SHORTEST_GLUED:
+        return _cased_candidate(text, start, end)
     if shape == "ipv6" and text.endswith(":", 0, end) and not text.endswith("::", 0, end):
         end -= 1  # "at 2001:db8::1: down": the colon ends the sentence
     if shape == "domain":
@@ -172,6 +179,26 @@ def _candidate(match: re.Match[str], text: str) -> Candidate | None:
     else:
         resume = end if shape in _SELF_SEARCHING else _next_token(text, anchor, end)
     return Candidate(shape, start, end, glued, resume)
+
+
+def _cased_candidate(text: str, start: int, end: int) -> Candidate | None:
+    """A short digit run glued to the letters that start its word: a code of lower or mixed
+    case ("aaa123456"), if it is one."""
+    token = cased_token(text, start) if end - start >= _CASED_DIGITS else None
+    if token is None:
+        return None
+    return Candidate("cased_code", *token, resume=_next_token(text, start, end))
+
+
+def cased_token(text: str, position: int) -> tuple[int, int] | None:
+    """The word around ``position`` if one to three letters start it right before
+    ``position`` and the word is letters and digits, some letters lower case ("aaa123456",
+    "AaA123456", "ab1234567c"): a code written in lower or mixed case."""
+    head = _CASED_HEAD.search(text, max(0, position - 3), position)
+    tail = _CASED_TAIL.match(text, position) if head is not None else None
+    if head is None or tail is None or text[head.start() : tail.end()].isupper():
+        return None
+    return head.start(), tail.end()
 
 
 def widen(shape: str, text: str, start: int) -> int | None:

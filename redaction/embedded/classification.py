@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from redaction.embedded import azure_secrets, dates, identifiers, national, network, phones
-from redaction.embedded.candidates import MIN_GLUED_DIGITS, Candidate, numeric_at
+from redaction.embedded.candidates import MIN_GLUED_DIGITS, Candidate, cased_token, numeric_at
 from redaction.embedded.context import Context, read_context
 from redaction.embedded.identifiers import RuleSet
 from redaction.entities import Entity
@@ -168,6 +168,8 @@ def classify(candidate: Candidate, scan: Scan) -> Iterator[Entity]:
         yield from _bare_number(scan, candidate, found) or found
     elif candidate.shape in ("code", "iban"):
         yield from _classify_code(scan, candidate)
+    elif candidate.shape == "cased_code":
+        yield from _cased_code(scan, start, end)
     elif candidate.shape == "url":
         yield from _classify_url(scan, start, end)
     elif candidate.shape == "domain":
@@ -281,7 +283,10 @@ def _classify_numeric(scan: Scan, candidate: Candidate) -> list[Entity]:
         score = context.adjust(network.IP_SCORE, network.IP_CUES)
         return [Entity(start, len(cidr[1]), network.IP, score)] if score >= scan.min_score else []
     if candidate.glued:
-        found = _classify_glued_run(scan, start, end)
+        token = cased_token(scan.text, start)
+        found = (_cased_code(scan, *token) if token else []) or _classify_glued_run(
+            scan, start, end
+        )
     elif _in_hex_bytes(scan.text, start, end):
         return []
     else:
@@ -324,6 +329,9 @@ def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
     start, end = candidate.start, candidate.end
     if candidate.glued and _in_encoded_token(scan.text, start):
         return []
+    token = cased_token(scan.text, start) if candidate.glued else None
+    if token is not None and (cased := _cased_code(scan, *token)):
+        return cased
     found = _classify_first(scan, start, end, _code_verdict)
     if not found and not candidate.glued and _IBAN_HEAD.match(scan.text, start):
         found = _classify_first(scan, start, end, _iban_shaped_verdict)
@@ -340,6 +348,22 @@ def _classify_code(scan: Scan, candidate: Candidate) -> list[Entity]:
     if candidate.shape == "iban":  # lower case: what the digit run alone would have been
         return _classify_glued_run(scan, digit, end)
     return _classify_run(scan, digit, _run_end(scan.text, digit, end), _numeric_verdict)
+
+
+def _cased_code(scan: Scan, start: int, end: int) -> list[Entity]:
+    """A code written in lower or mixed case ("aaa123456", "AaA123456"), read as its upper case
+    and taken only beside a cue word of its category ("Mi pasaporte es aaa123456")."""
+    value = scan.text[start:end].upper()
+    rules = [rule for rule in _CODE_RULES.of_length(len(value)) if rule.shape.fullmatch(value)]
+    if not rules:
+        return []
+    context = _context(scan, start, end)
+    for rule in rules:
+        if rule.cues and context.has(rule.cues) and rule.is_valid(value):
+            score = context.adjust(rule.base, rule.cues)
+            if score >= scan.min_score:
+                return [Entity(start, end - start, _code_category(rule, value), score)]
+    return []
 
 
 def _run_end(text: str, digit: int, end: int) -> int:
@@ -692,11 +716,15 @@ def _best_rule(rules: RuleSet, value: str, context: Context, floor: float = 0.0)
         if score < floor:
             return None
         if rule.is_valid(value):
-            category = rule.category
-            if category == "EUTaxIdentificationNumber":
-                category = identifiers.vat_category(value)
-            return _Verdict(category, score)
+            return _Verdict(_code_category(rule, value), score)
     return None
+
+
+def _code_category(rule: identifiers.Rule, value: str) -> str:
+    """The rule's category; a VAT number's is named by its country."""
+    if rule.category == "EUTaxIdentificationNumber":
+        return identifiers.vat_category(value)
+    return rule.category
 
 
 def _date_verdict(
