@@ -238,3 +238,27 @@ def test_lower_and_mixed_case_code_beside_its_cue(
 @pytest.mark.parametrize("text", CASED_CODES_NEGATIVES)
 def test_lower_case_tokens_without_a_cue_stay(text: str) -> None:
     assert found(text) == []
+
+
+# A cue word after the value, in its clause, up to 32 characters on ("AAA123456 es mi número de
+# pasaporte": the cue starts 17 characters after the value).
+CUE_AFTER = [
+    ("AAA123456 es mi número de pasaporte", "es", [(PASSPORT, "AAA123456")]),
+    ("aaa123456 es mi número de pasaporte", "es", [(PASSPORT, "aaa123456")]),
+    ("AB1234567 is the number on my passport", "en", [(PASSPORT, "AB1234567")]),
+]
+# ... never past the end of its clause, nor further on.
+CUE_AFTER_NEGATIVES = [
+    "AB1234567 was printed. Passport office closed",
+    "AB1234567 and then a lot of other words before passport",
+]
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), CUE_AFTER)
+def test_cue_word_further_after_the_value(text: str, language: str, expected: Expected) -> None:
+    assert found(text, language) == expected
+
+
+@pytest.mark.parametrize("text", CUE_AFTER_NEGATIVES)
+def test_cue_word_past_the_clause_or_the_window_stays(text: str) -> None:
+    assert found(text) == []

@@ -18,7 +18,7 @@ _CLAUSE_END = re.compile(
 # Up to the last character that a clause end starts with (most windows have none).
 _LAST_MARK = re.compile(r".*[.,;!?\n\u3001\u3002\uff01\uff0c\uff1b\uff1f]", re.DOTALL)
 _BEFORE = 48
-_AFTER = 16
+_AFTER = 32  # a cue after the value: 'AAA123456 es mi número de pasaporte'
 BOOST = 0.35
 PENALTY = 0.3
 
