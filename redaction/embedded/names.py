@@ -43,7 +43,7 @@ CATEGORY = "Person"
 # beside the tagger's (overlapping spans are merged); and the tagger's probability under which a
 # rules' name is dropped, for one weaker than CUED (no title, cue or header) and for a cued one:
 # all chosen on the dev half.
-MODEL_THRESHOLD = 0.5
+MODEL_THRESHOLD = 0.6
 KEEP_RULES = 0.6
 DOUBT = 0.3
 DOUBT_CUED = 0.05
@@ -209,6 +209,12 @@ def _strings(values: object) -> Iterable[str]:
     return []
 
 
+# Faker's name lists by attribute: first_names, last_names_female, first_romanized_names (Chinese
+# and Japanese names in Latin letters), middle_names, unisex_last_names, ... (not the kana lists,
+# the pairs or the formats).
+_NAME_LIST = re.compile(r"(?:[a-z]+_)?(first|last|middle)_(?:romanized_)?names(?:_[a-z]+)*")
+
+
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
     """Reads the name lists of the installed packages once per process."""
@@ -217,10 +223,10 @@ def load_gazetteer() -> Gazetteer:
     surnames: set[str] = set()
     for module in pkgutil.iter_modules(person.__path__):
         provider = importlib.import_module(f"faker.providers.person.{module.name}").Provider
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
-            given.update(_strings(provider.__dict__.get(attribute)))
-        for attribute in ("last_names", "last_names_male", "last_names_female"):
-            surnames.update(_strings(provider.__dict__.get(attribute)))
+        for attribute, values in provider.__dict__.items():
+            kind = _NAME_LIST.fullmatch(attribute)
+            if kind:
+                (surnames if kind.group(1) == "last" else given).update(_strings(values))
     census = Path(importlib.import_module("names").__file__ or "").parent
     for name, target in (
         ("dist.male.first", given),
