@@ -120,7 +120,7 @@ _WHITESPACE = re.compile(r"\s")
 _SELF_SEARCHING = frozenset({"numeric", "code", "iban", "url", "email"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per span, and frozen makes that slower
 class Candidate:
     """A span of the text that has one of the shapes above.
 

@@ -121,7 +121,7 @@ class Scan:
         return self.raw or self.text
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per reading, and frozen makes that slower
 class _Verdict:
     category: str
     score: float
