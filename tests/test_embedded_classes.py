@@ -262,3 +262,29 @@ def test_cue_word_further_after_the_value(text: str, language: str, expected: Ex
 @pytest.mark.parametrize("text", CUE_AFTER_NEGATIVES)
 def test_cue_word_past_the_clause_or_the_window_stays(text: str) -> None:
     assert found(text) == []
+
+
+# A South African refugee's ID number (citizenship digit 2, which python-stdnum's check does not
+# take) is found as citizens' and permanent residents' are: birth date and Luhn check digit.
+ZA = "ZAIdentificationNumber"
+ZA_REFUGEE = [
+    ("Refugee ID number 0001015002288 is on file.", [(ZA, "0001015002288")]),
+    ("0001015002288", [(ZA, "0001015002288")]),
+    ("resident number 9912316789285 is on file", [(ZA, "9912316789285")]),
+    ("Refugee ID number 8501015000283 is on file.", [(ZA, "8501015000283")]),
+]
+ZA_REFUGEE_NEGATIVES = [
+    "Refugee ID number 8501015000284 is on file.",  # Luhn broken
+    "Refugee ID number 8513015002284 is on file.",  # no 13th month
+    "Refugee ID number 8501015000382 is on file.",  # citizenship digit 3
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ZA_REFUGEE)
+def test_za_refugee_id_number(text: str, expected: Expected) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", ZA_REFUGEE_NEGATIVES)
+def test_za_id_shaped_number_failing_a_check_stays(text: str) -> None:
+    assert found(text) == []

@@ -129,6 +129,31 @@ def _nz_bank_codes() -> frozenset[str]:
 
 _NZ_BANK_ACCOUNT = _stdnum("nz.bankaccount")
 _ZA_ID = _stdnum("za.idnr")
+_LUHN = _stdnum("luhn")
+
+
+def _za_id(value: str) -> bool:
+    """A South African ID number: python-stdnum's check, which takes citizenship digits 0 and 1
+    only; a refugee's number has 2 there ("0001015002288"), its birth date and Luhn check
+    digit held as for the others."""
+    digits = value.replace(" ", "")
+    if digits[10:11] != "2":
+        return _ZA_ID(digits)
+    refugee = digits[:10] + "0" + digits[11:]  # the same birth date, read by python-stdnum
+    return _za_birth_date(refugee) and _LUHN(digits)
+
+
+def _za_birth_date(digits: str) -> bool:
+    from stdnum.exceptions import ValidationError
+    from stdnum.za import idnr
+
+    try:
+        idnr.get_birth_date(digits)
+    except ValidationError:
+        return False
+    return True
+
+
 _STNR = _stdnum("de.stnr")
 _TH_PIN = _stdnum("th.pin")
 _CN_RIC = _stdnum("cn.ric")
@@ -162,7 +187,7 @@ NUMERIC_RULES: tuple[Rule, ...] = (
     rule(
         "ZAIdentificationNumber",
         r"\d{13}|\d{6} \d{4} \d{3}",
-        lambda v: _ZA_ID(v.replace(" ", "")),
+        _za_id,
         CHECKED,
         "south_african rsa identity id_number",
     ),
