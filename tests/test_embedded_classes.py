@@ -288,3 +288,29 @@ def test_za_refugee_id_number(text: str, expected: Expected) -> None:
 @pytest.mark.parametrize("text", ZA_REFUGEE_NEGATIVES)
 def test_za_id_shaped_number_failing_a_check_stays(text: str) -> None:
     assert found(text) == []
+
+
+# A dash between a country code and a parenthesised trunk prefix or area code ("+81-(0)90-...",
+# "+1-(415)-..."): the phone number is masked whole, its country code too (it was cut there).
+PHONE = "PhoneNumber"
+DASH_PAREN = [
+    ("call +81-(0)90-1234-5678 now", [(PHONE, "+81-(0)90-1234-5678")]),
+    ("Tel. +49-(0)30-1234567", [(PHONE, "+49-(0)30-1234567")]),
+    ("call +1-(415)-555-0100", [(PHONE, "+1-(415)-555-0100")]),
+]
+# ... only after a country code: other numbers before "-(" stay apart.
+DASH_PAREN_NEGATIVES = [
+    "ids 12345-(678) 90",
+    "values 10-(20) 30-(40)",
+    "x = 5-(3) + 2",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DASH_PAREN)
+def test_dash_before_a_parenthesis_after_a_country_code(text: str, expected: Expected) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", DASH_PAREN_NEGATIVES)
+def test_dash_before_a_parenthesis_elsewhere_stays(text: str) -> None:
+    assert found(text) == []

@@ -28,7 +28,12 @@ _L = r"[^\W_]"  # a letter or a digit
 # What \b means at the end of a value, except that "_" counts as a space.
 _END = rf"(?!{_L})"
 _NON_ASCII_LETTER = r"(?![\x00-\x7f])[^\W\d_]"
-_SEP = r"(?:[\ ./-]|\ -\ |[-/]\ |\ -|\)\ ?\(|\)[\ .-]?|\ ?\(|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}(?!\d)))"
+# "+81-(0)90...": a dash before a parenthesis after a country code only
+_SEP = (
+    r"(?:[\ ./-]|\ -\ |[-/]\ |\ -|\)\ ?\(|\)[\ .-]?|\ ?\("
+    r"|-\((?:(?<=\+\d-\()|(?<=\+\d\d-\()|(?<=\+\d{3}-\())"
+    r"|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}(?!\d)))"
+)
 
 _SHAPES = (
     r"[DAEHSU](?P<connection>)(?:efaultEndpointsProtocol|ccountEndpoint|ccountName|ndpoint"
