@@ -314,3 +314,35 @@ def test_dash_before_a_parenthesis_after_a_country_code(text: str, expected: Exp
 @pytest.mark.parametrize("text", DASH_PAREN_NEGATIVES)
 def test_dash_before_a_parenthesis_elsewhere_stays(text: str) -> None:
     assert found(text) == []
+
+
+# A bare domain with a query or a fragment right after its name ("shop.example.com?utm=...",
+# "example.com#pricing"): masked whole, the query too (it was cut at the "?").
+URL = "URL"
+DOMAIN_QUERY = [
+    ("test.com?ref=http://test2.com", [(URL, "test.com?ref=http://test2.com")]),
+    (
+        "visit shop.example.com?utm_source=mail&id=42 today",
+        [(URL, "shop.example.com?utm_source=mail&id=42")],
+    ),
+    ("see example.com#pricing.", [(URL, "example.com#pricing")]),
+    ("Is it example.com?", [(URL, "example.com")]),
+]
+# ... never a file name, a question after a word or code.
+DOMAIN_QUERY_NEGATIVES = [
+    "what is node.js?",
+    "readme.md#install",
+    "config.yaml#L10",
+    "obj.name?.value",
+    "is it done?yes",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DOMAIN_QUERY)
+def test_bare_domain_with_a_query_or_fragment(text: str, expected: Expected) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", DOMAIN_QUERY_NEGATIVES)
+def test_question_marks_and_fragments_elsewhere_stay(text: str) -> None:
+    assert found(text) == []

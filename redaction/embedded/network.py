@@ -20,7 +20,7 @@ IP_CUES = cues("ip ip_address server host address client")
 DOMAIN_SCORE = 0.7
 
 _TRAILING = ".,;:!?'\"*"
-_HOST_END = re.compile(r"[:/]")
+_HOST_END = re.compile(r"[:/?#]")
 # Generic top-level domains that a bare name ("bit.ly", "example.com") may end in; words that
 # are also common in code ("self.name", "user.email", "req.app") are left out.
 _GENERIC = cues(
