@@ -346,3 +346,27 @@ def test_bare_domain_with_a_query_or_fragment(text: str, expected: Expected) -> 
 @pytest.mark.parametrize("text", DOMAIN_QUERY_NEGATIVES)
 def test_question_marks_and_fragments_elsewhere_stay(text: str) -> None:
     assert found(text) == []
+
+
+# A German tax id beside its own cue word is masked even where its check fails (mistyped, or an
+# example number); a cue abbreviated with a dot ("IdNr.", "Steuer-Nr.") does not end its clause.
+DE_IDNR = "DETaxIdentificationNumber"
+DE_TAX_ID_CUED = [
+    ("Meine Steuer-ID: 12345678903.", "de", [(DE_IDNR, "12345678903")]),
+    ("IdNr. 98765432106 liegt vor.", "de", [(DE_IDNR, "98765432106")]),
+]
+DE_TAX_ID_NEGATIVES = [
+    ("Rechnung 12345678903 bezahlt", "de"),
+    ("IdNr. 987654321 liegt vor.", "de"),  # eleven digits, no other length
+    ("Steuer: 12 Euro. Artikel 12345678903", "de"),  # the cue is in another clause
+]
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), DE_TAX_ID_CUED)
+def test_german_tax_id_beside_its_cue(text: str, language: str, expected: Expected) -> None:
+    assert found(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language"), DE_TAX_ID_NEGATIVES)
+def test_eleven_digits_without_the_tax_id_cue_stay(text: str, language: str) -> None:
+    assert found(text, language) == []

@@ -12,7 +12,7 @@ _ASCII_WORD = re.compile(r"[A-Za-z]+")  # the same, in ASCII text (a faster scan
 # Full-width and ideographic commas and stops end one too. (The punctuation is matched before
 # the look-behinds: tried at every position, they made the scan four times slower.)
 _CLAUSE_END = re.compile(
-    r"[.,;!?](?<!\bno\.)(?<!\bnr\.)(?<!\btel\.)(?<!\bph\.)(?:\s|$)|\n"
+    r"[.,;!?](?<!\bno\.)(?<!nr\.)(?<!\btel\.)(?<!\bph\.)(?:\s|$)|\n"
     r"|[\u3001\u3002\uff01\uff0c\uff1b\uff1f]"
 )
 # Up to the last character that a clause end starts with (most windows have none).

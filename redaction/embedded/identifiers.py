@@ -160,6 +160,7 @@ _ROUTING = "routing aba rtn transit routing_number"
 _ACCOUNT = "account acct checking savings bank account_number kontonummer konto compte cuenta"
 _PASSPORT = "passport reisepass passeport pasaporte passaporto paspoort"
 _LICENSE = "driver driver's drivers license licence dl driving"
+_DE_IDNR = "steuer steuerid steuer-id idnr steueridentifikationsnummer identifikationsnummer tax_id"
 
 SSN = "USSocialSecurityNumber"
 _PLAIN_CARD = rule(CARD, r"\d{12,19}", is_card_number, 0.85, _CARD)
@@ -201,12 +202,10 @@ NUMERIC_RULES: tuple[Rule, ...] = (
         "nhs nhs_number health_service",
     ),
     rule(
-        "DETaxIdentificationNumber",
-        r"\d{11}|\d{2} \d{3} \d{3} \d{3}",
-        idnr.is_valid,
-        0.4,
-        "steuer steuerid steuer-id idnr steueridentifikationsnummer identifikationsnummer tax_id",
+        "DETaxIdentificationNumber", r"\d{11}|\d{2} \d{3} \d{3} \d{3}", idnr.is_valid, 0.4, _DE_IDNR
     ),
+    # ... and, beside its own cue word, one whose check fails (mistyped, or made up as an example)
+    rule("DETaxIdentificationNumber", r"[1-9]\d{10}", any_value, CONTEXT_ONLY, _DE_IDNR),
     rule("PLNationalID", r"\d{11}", pesel.is_valid, 0.55, "pesel"),
     rule(
         "PLTaxIdentificationNumber",
