@@ -229,14 +229,20 @@ class Scanner:
                 seams.extend(_bare(chunks))
             every = self._plan(chunks, range(len(chunks)), content)
             plan_batches(every, self._limits.docs_per_batch, self._limits.max_batches)  # 413 1st
-            (report, found), (read, seen) = await asyncio.gather(
-                self._read_chunks(len(texts), chunks, scope, content, every),
-                self._seams._read_chunks(len(texts), seams, scope, frozenset()),
-            )
+            reading = self._read_chunks(len(texts), chunks, scope, content, every)
+            read: ScanReport | None = None
+            if seams:
+                (report, found), (read, seen) = await asyncio.gather(
+                    reading, self._seams._read_chunks(len(texts), seams, scope, frozenset())
+                )
+            else:  # no seam (most requests): no second scan, no tasks to run both
+                report, found = await reading
+                seen = []
             _place(report, chunks, found)
             if fallback and self._fallback and report.missed:
                 await self._fall_back(report, chunks, scope)
-            _merge(report, read)
+            if read is not None:
+                _merge(report, read)
         if policy is None:
             _place(report, seams, seen)
         else:
