@@ -370,3 +370,28 @@ def test_german_tax_id_beside_its_cue(text: str, language: str, expected: Expect
 @pytest.mark.parametrize(("text", "language"), DE_TAX_ID_NEGATIVES)
 def test_eleven_digits_without_the_tax_id_cue_stay(text: str, language: str) -> None:
     assert found(text, language) == []
+
+
+# A URL whose user part is empty and holds a password only ("http://:pass@host/"): masked whole
+# (it was not taken as a URL at all: its host was read from the ":").
+URL_USERINFO = [
+    ("http://:pass@www.foobar.com/", [(URL, "http://:pass@www.foobar.com/")]),
+    ("see ftp://:secret@files.example.org/x now", [(URL, "ftp://:secret@files.example.org/x")]),
+]
+# ... a scheme with no host after the user part, or none at all, is no URL.
+URL_USERINFO_NEGATIVES = [
+    "http://@foobar.com",
+    "http://:@foobar.com",
+    "http://:8080/path",
+    "http://#",
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), URL_USERINFO)
+def test_url_with_a_password_and_no_user(text: str, expected: Expected) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", URL_USERINFO_NEGATIVES)
+def test_scheme_without_a_host_stays(text: str) -> None:
+    assert found(text) == []

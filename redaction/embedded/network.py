@@ -21,6 +21,7 @@ DOMAIN_SCORE = 0.7
 
 _TRAILING = ".,;:!?'\"*"
 _HOST_END = re.compile(r"[:/?#]")
+_AUTHORITY_END = re.compile(r"[/?#]")
 # Generic top-level domains that a bare name ("bit.ly", "example.com") may end in; words that
 # are also common in code ("self.name", "user.email", "req.app") are left out.
 _GENERIC = cues(
@@ -73,7 +74,10 @@ def is_url(value: str) -> bool:
     before a name or an address ("http://#" is not one)."""
     if value[:4].lower() == "www.":
         return "." in _HOST_END.split(value[4:], 1)[0]
-    host = value.partition("://")[2]
+    authority = _AUTHORITY_END.split(value.partition("://")[2], 1)[0]
+    user, at, host = authority.rpartition("@")  # a user, a password or both ("http://:pw@host/")
+    if at and not user.strip(":"):
+        return False  # "http://@host", "http://:@host": an empty user part
     return bool(host) and (host[0].isalnum() or host[0] == "[")
 
 
