@@ -395,3 +395,25 @@ def test_url_with_a_password_and_no_user(text: str, expected: Expected) -> None:
 @pytest.mark.parametrize("text", URL_USERINFO_NEGATIVES)
 def test_scheme_without_a_host_stays(text: str) -> None:
     assert found(text) == []
+
+
+# An area code written with spaces inside its parentheses ("( 19 ) 38294427"): the phone number
+# is masked whole, parentheses too.
+SPACED_PARENS = [
+    ("我的电话号是( 19 ) 38294427.", "zh", [(PHONE, "( 19 ) 38294427")]),
+    ("call ( 020 ) 7946 0958 now", "en", [(PHONE, "( 020 ) 7946 0958")]),
+]
+# ... never a count in parentheses, one digit, or five.
+SPACED_PARENS_NEGATIVES = ["see ( 12 ) items", "list ( 1 ) 2345678", "( 12345 ) 678901"]
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), SPACED_PARENS)
+def test_area_code_with_spaces_inside_its_parentheses(
+    text: str, language: str, expected: Expected
+) -> None:
+    assert found(text, language) == expected
+
+
+@pytest.mark.parametrize("text", SPACED_PARENS_NEGATIVES)
+def test_other_spaced_parentheses_stay(text: str) -> None:
+    assert found(text) == []

@@ -31,6 +31,7 @@ _NON_ASCII_LETTER = r"(?![\x00-\x7f])[^\W\d_]"
 # "+81-(0)90...": a dash before a parenthesis after a country code only
 _SEP = (
     r"(?:[\ ./-]|\ -\ |[-/]\ |\ -|\)\ ?\(|\)[\ .-]?|\ ?\("
+    r"|\ \)\ (?:(?<=\(\ \d\d\ \)\ )|(?<=\(\ \d{3}\ \)\ )|(?<=\(\ \d{4}\ \)\ ))"
     r"|-\((?:(?<=\+\d-\()|(?<=\+\d\d-\()|(?<=\+\d{3}-\())"
     r"|(?<=\d{4})(?:\t|\r?\n)(?=\d{4}(?!\d)))"
 )
@@ -57,7 +58,9 @@ _SHAPES = (
     rf"\d(?P<day_year>)(?:(?<=[^\W\d_]\ \d)|(?<=[^\W\d_]\.\ \d))\d?(?:st|nd|rd|th)?,?"
     rf"\ \d{{4}}{_END}",
     rf"\d(?P<hetu>)\d{{5}}[+A-FU-Ya-fu-y]\d{{3}}[0-9A-Ya-y]{_END}",
-    rf"[+(\d](?P<numeric>)(?:(?<=\+)\(?\d|(?<=\()\+?\d|(?<=\d))\d*(?:{_SEP}\d+)*"
+    # "( 19 ) 38294427": spaces inside the parentheses of an area code of two to four digits
+    rf"[+(\d](?P<numeric>)(?:(?<=\+)\(?\d|(?<=\()(?:\ (?=\d{{2,4}}\ \)))?\+?\d|(?<=\d))"
+    rf"\d*(?:{_SEP}\d+)*"
     rf"(?:-?[A-Z]{{1,2}}{_END}|x{_END})?",
     rf"[A-Z](?P<nino>)[A-Z]\ ?\d{{2}}\ ?\d{{2}}\ ?\d{{2}}\ ?[A-D]{_END}",
     rf"[A-Z](?P<swift>)[A-Z]{{5}}[A-Z0-9]{{2}}(?:[A-Z0-9]{{3}})?{_END}",
