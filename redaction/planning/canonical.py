@@ -76,15 +76,18 @@ _PARTS: tuple[tuple[str, str], ...] = (
     ("datauri", r"(?P<datauri>" + _DATA_URI + r")"),
     ("controls", r"(?P<controls>[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+)"),
     ("marks", r"(?P<marks>(?<=[\x20-\x7e])[\p{Mn}\p{Me}]+)"),
-    ("tabs", r"(?P<tabs>(?<=[0-9])\t+(?=[0-9]))"),
+    (
+        "blanks",
+        r"(?P<blanks>(?<=[0-9])(?:[ \t]*(?:\r\n?|\|)[ \t]*|[ \t]{2,}|\t)(?=[0-9]))",
+    ),
     ("plus", r"(?P<plus>(?<![\w+])\+?[0-9]{1,4}(?:\+[0-9]{1,4}){2,}(?![\w+]))"),
     ("stop", r"(?P<stop>(?<=[A-Za-z0-9])[\u3002\uff61\ufe12](?=[A-Za-z0-9]))"),
     (
         "at",
-        r"(?P<at>(?<=\w) ?[\[({<] ?(?:at|AT|At) ?[\])}>] ?(?=\w)|(?<=\w) +@ *(?=\w)"
+        r"(?P<at>(?<=\w) ?[\[({<] ?(?:at|AT|At|@) ?[\])}>] ?(?=\w)|(?<=\w) +@ *(?=\w)"
         r"|(?<=\w)@ +(?=\w))",
     ),
-    ("dot", r"(?P<dot>(?<=\w) ?[\[({<] ?(?:dot|DOT|Dot) ?[\])}>] ?(?=\w))"),
+    ("dot", r"(?P<dot>(?<=\w) ?[\[({<] ?(?:dot|DOT|Dot|\.) ?[\])}>] ?(?=\w))"),
     (
         "spelled",
         r"(?P<spelled>(?<![\w.+-])[\w.+-]+ (?:at|AT) [\w-]+(?: (?:dot|DOT) [\w-]+)* (?:dot|DOT) "
@@ -117,11 +120,11 @@ _PARTS: tuple[tuple[str, str], ...] = (
 _ASCII_TRIGGERS: dict[str, re.Pattern[str]] = {
     "escapes": re.compile(r"[%&\\]"),
     "datauri": re.compile(_DATA_URI_PAYLOAD, re.IGNORECASE),
-    "tabs": re.compile(r"\t(?<=[0-9]\t)\t*[0-9]"),
+    "blanks": re.compile(r"[0-9](?:[ \t]*(?:\r|\||\t)[ \t\n]*| [ \t]+)[0-9]"),
     "plus": re.compile(r"\+(?<=[0-9]\+)[0-9]"),
     "controls": re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"),
-    "at": re.compile(r"[@\[({<](?:(?<= @)|(?<=@) |(?<=[\[({<]) ?(?:at|AT|At) ?[\])}>])"),
-    "dot": re.compile(r"[\[({<] ?(?:dot|DOT|Dot) ?[\])}>]"),
+    "at": re.compile(r"[@\[({<](?:(?<= @)|(?<=@) |(?<=[\[({<]) ?(?:at|AT|At|@) ?[\])}>])"),
+    "dot": re.compile(r"[\[({<] ?(?:dot|DOT|Dot|\.) ?[\])}>]"),
     "spelled": re.compile(r" (?:dot|DOT) "),
     "base64": re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{14,}"),  # whole runs: no retry inside
     "groups": re.compile(
@@ -137,14 +140,12 @@ _UNICODE_TRIGGERS: dict[str, regex.Pattern[str]] = {
 }
 
 
-# ASCII text without any of these holds no escape, control, "at", "dot", data URL, tab or
-# "plus" trigger.
-_RARE_ASCII = re.compile(
-    r"[%&\\\x00-\x09\x0b\x0c\x0e-\x1f\x7f@\[({<]|\+(?<=[0-9]\+)[0-9]|;(?i:base64),"
-)
+# ASCII text without any of these (nor two spaces in a row) holds no escape, control, "at",
+# "dot", data URL, "blanks" or "plus" trigger.
+_RARE_ASCII = re.compile(r"[%&\\\x00-\x09\x0b-\x1f\x7f@\[({<|]|\+(?<=[0-9]\+)[0-9]|;(?i:base64),")
 # The first character of every ``_RARE_ASCII`` match: one class, which re skips to in C (the
 # alternation above is tried at every position); most texts hold none of them.
-_RARE_FIRST = re.compile(r"[%&\\\x00-\x09\x0b\x0c\x0e-\x1f\x7f@\[({<+;]")
+_RARE_FIRST = re.compile(r"[%&\\\x00-\x09\x0b-\x1f\x7f@\[({<|+;]")
 _NONE: frozenset[str] = frozenset()
 # The trigger sets of the common case (``_only_groups_or_base64``), by (groups, base64).
 _COMMON: dict[tuple[bool, bool], frozenset[str]] = {
@@ -174,7 +175,7 @@ def _only_groups_or_base64(text: str) -> bool:
     "groups" and "base64" can match (each is then searched once)."""
     if _RARE_FIRST.search(text) and _RARE_ASCII.search(text):
         return False
-    return " dot " not in text and " DOT " not in text
+    return " dot " not in text and " DOT " not in text and "  " not in text
 
 
 def _plausible_base64(text: str) -> bool:
@@ -548,8 +549,9 @@ def _on_groups(out: _Builder, match: Any) -> None:
     out.replace_to(match.end(), text.replace(separator, " "), one_for_one=True)
 
 
-def _on_tabs(out: _Builder, match: Any) -> None:
-    """Tabs between digits (``425\t555\t0100``): a run of them read as one space."""
+def _on_blanks(out: _Builder, match: Any) -> None:
+    """Blanks between digits other than one space (``425\t555\t0100``, ``4111  1111``, a
+    ``\r``, a table's ``|``): read as one space."""
     out.replace_to(match.end(), " ")
 
 
@@ -692,7 +694,35 @@ _PLAIN_BYTES = bytes(b for b in range(128) if chr(b).isprintable() or chr(b).iss
 
 
 def _on_chars(out: _Builder, match: Any) -> None:
-    out.replace_each([_canonical_char(char) for char in match.group()])
+    values = [_canonical_char(char) for char in match.group()]
+    if not any(values) and _word_break(out.source, match.start(), match.end()):
+        values[0] = " "  # ``Jennifer\u200bMartinez``: two words, as a reader sees them
+    out.replace_each(values)
+
+
+def _word_break(source: str, start: int, end: int) -> bool:
+    """Whether the invisible characters ``source[start:end]`` stand between two words: a
+    lower-case letter before, a capital after, in a token of words only (no digit, ``@``, ``/``,
+    ``:``, ``\\`` nor a dot inside: an address or a code stays whole)."""
+    if start == 0 or end >= len(source):
+        return False
+    if not (source[start - 1].islower() and source[end].isupper()):
+        return False
+    low, high = _token(source, start, end)
+    return _NOT_WORDS.search(source, low, high) is None
+
+
+def _token(source: str, start: int, end: int) -> Span:
+    before = _SPACE_BEFORE.search(source, max(0, start - 256), start)
+    after = _SPACE_AFTER.search(source, end, end + 256)
+    return (before.end() if before else max(0, start - 256)), (
+        after.start() if after else min(len(source), end + 256)
+    )
+
+
+# What makes a token more than words (``_word_break``): a digit, ``@``, ``/``, ``:``, ``\``, a
+# dot or ``_`` followed by a letter or digit.
+_NOT_WORDS = regex.compile(r"[0-9@/:\\]|[._][\p{L}\p{N}]")
 
 
 _HANDLERS: dict[str, Callable[[_Builder, Any], None]] = {
@@ -713,7 +743,7 @@ _HANDLERS: dict[str, Callable[[_Builder, Any], None]] = {
     "spelled": _on_spelled,
     "base64": _on_base64,
     "datauri": _on_datauri,
-    "tabs": _on_tabs,
+    "blanks": _on_blanks,
     "plus": _on_plus,
     "groups": _on_groups,
     "mixed": _on_mixed,
