@@ -13,9 +13,23 @@ LanguageCode = Annotated[
     str, StringConstraints(pattern=r"^(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*|auto)$", max_length=32)
 ]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-# Ids that are logged and sent to telemetry as they are (APIM sends a GUID and its subscription
-# id): a safe shape, so that none carries an address, a line break or a NUL into a log line.
-LoggedId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,256}$")]
+# Ids that are logged and sent to telemetry as they are, in shapes that carry no line break or
+# NUL into a log line. APIM's request id: a GUID, bare or in braces (or a token of that alphabet).
+_BRACED_GUID = r"\{[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}\}"
+CorrelationId = Annotated[
+    str, StringConstraints(pattern=rf"^(?:[A-Za-z0-9._:-]{{1,256}}|{_BRACED_GUID})$")
+]
+# An APIM subscription id: what Azure allows in its name (1-256 characters, none of ``*#&+:<>?``),
+# less control characters (C0, DEL, C1), line and paragraph separators, and blank ids. A lone
+# surrogate is refused by the request decoder (and by pydantic's string check).
+_SUBSCRIPTION_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029*#&+:<>?]"
+_SUBSCRIPTION_SIGN = r"[^\s\x00-\x1f\x7f-\x9f*#&+:<>?]"  # at least one character not a space
+SubscriptionId = Annotated[
+    str,
+    StringConstraints(
+        pattern=rf"^{_SUBSCRIPTION_CHAR}*{_SUBSCRIPTION_SIGN}{_SUBSCRIPTION_CHAR}*$", max_length=256
+    ),
+]
 
 DEFAULT_SCAN_ROLES = ("user", "assistant", "tool")
 
@@ -62,8 +76,8 @@ class RedactConfig(BaseModel):
     excluded_categories: list[Category] = Field(default_factory=list, max_length=256)
     detection_language: LanguageCode = "en"
     scan_roles: list[Role] = Field(default_factory=lambda: list(DEFAULT_SCAN_ROLES), max_length=32)
-    correlation_id: LoggedId | None = None
-    subscription_id: LoggedId | None = None
+    correlation_id: CorrelationId | None = None
+    subscription_id: SubscriptionId | None = None
     redaction_character: str = Field(default="#", min_length=1, max_length=1)
     mask_style: Literal["character", "placeholder"] = "character"
     conversation_id: Identifier | None = None
@@ -134,8 +148,8 @@ class RestoreConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    correlation_id: LoggedId | None = None
-    subscription_id: LoggedId | None = None
+    correlation_id: CorrelationId | None = None
+    subscription_id: SubscriptionId | None = None
 
 
 class RestoreRequest(BaseModel):

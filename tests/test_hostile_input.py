@@ -205,8 +205,10 @@ HOSTILE = [
     config_case("correlation-id-an-address", correlation_id="jane.doe@example.com"),
     config_case("correlation-id-a-line-break", correlation_id="req-1\nforged log line"),
     config_case("correlation-id-a-nul", correlation_id="req-1\x00"),
-    config_case("subscription-id-an-address", subscription_id="jane.doe@example.com"),
-    config_case("subscription-id-a-space", subscription_id="tenant a"),
+    config_case("subscription-id-a-colon", subscription_id="jane.doe:example.com"),
+    config_case("subscription-id-a-line-break", subscription_id="tenant\nforged log line"),
+    config_case("subscription-id-blank", subscription_id="  "),
+    config_case("subscription-id-a-c1-control", subscription_id="tenant\x85a"),
     config_case("unknown-config-field", surprise=True),
     # content-type lies and compression
     Hostile("text-plain", NORMAL, 415, "UnsupportedMediaType", {"Content-Type": "text/plain"}),
