@@ -158,10 +158,11 @@ FIELD_NAMES = frozenset(
 _TOKEN = re.compile(r"[a-z][a-z0-9_.+/-]{0,63}")
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
-# A run of digits, separators allowed, long enough to be an SSN, a phone or a card; a date
+# A run of digits long enough to be an SSN, a phone or a card, whatever separates them (one
+# character that is not a letter: ``536-22-8915``, ``536_22_8915``, ``536/22/8915``); a date
 # (model versions carry one) does not count.
-_LONG_DIGITS = re.compile(r"\d(?:[-. ]?\d){6,}")
-_DATE = re.compile(r"(?:19|20)\d\d-?[01]\d-?[0-3]\d")
+_LONG_DIGITS = re.compile(r"[0-9](?:[^0-9A-Za-z]?[0-9]){6,}")
+_DATE = re.compile(r"(?:19|20)[0-9][0-9]([-_./]?)[01][0-9]\1[0-3][0-9]")
 
 _ENUM_KEYS = frozenset(
     {
