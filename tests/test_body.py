@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+import pytest
+
 from redaction.planning.body import find_texts, replace_texts
 
 ROLES = ["user", "assistant", "tool"]
@@ -262,7 +264,10 @@ def test_short_numbers_side_by_side_are_one_text_and_each_is_masked() -> None:
         "messages": [{"role": "assistant", "tool_calls": [{"function": {"arguments": arguments}}]}]
     }
     fields = [f for f in find_texts(body, ROLES) if f.kind == "numbers"]
-    assert [(f.text, f.context) for f in fields] == [("536 22 8915", "ssn"), ("536 22 8915", "id")]
+    assert [(f.text, f.context) for f in fields] == [
+        ("536 22 8915", "ssn"),
+        ("536 22 8915", "id a b c"),  # the members' own keys are read as cue words too
+    ]
     masked = replace_texts(body, fields, ["### ## ####", "### 22 8915"])
     decoded = json.loads(masked["messages"][0]["tool_calls"][0]["function"]["arguments"])
     assert decoded == {
@@ -274,3 +279,70 @@ def test_short_numbers_side_by_side_are_one_text_and_each_is_masked() -> None:
     masked = replace_texts(body, fields[:1], ["<SSN_1>"])
     decoded = json.loads(masked["messages"][0]["tool_calls"][0]["function"]["arguments"])
     assert decoded["ssn"] == ["<SSN_1>", "", ""]
+
+
+def _run_fields(arguments: Any) -> list[Any]:
+    body = {
+        "messages": [
+            {
+                "role": "assistant",
+                "tool_calls": [{"function": {"arguments": json.dumps(arguments)}}],
+            }
+        ]
+    }
+    return [f for f in find_texts(body, ROLES) if f.kind == "numbers"]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"date": [2024, 5, 17]},
+        {"rgb": [255, 128, 64]},
+        {"time": {"h": 14, "m": 25, "s": 55, "ms": 100}},
+        {"resolution": [1920, 1080, 60]},
+        {"zip_codes": [98052, 98101]},
+        {"size": ["1920", "1080"]},
+        [1920, 1080, 60],
+    ],
+)
+def test_a_run_with_no_cue_and_no_check_is_not_read_as_one_text(arguments: Any) -> None:
+    assert _run_fields(arguments) == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "text", "rebuilt"),
+    [
+        ({"ssn": ["536", "22", "8915"]}, "536 22 8915", {"ssn": ["###", "##", "####"]}),
+        ({"phone": ["+1", "425", "555"]}, "+1 425 555", {"phone": ["##", "###", "###"]}),
+        ({"ssn": [[536], [22], [8915]]}, "536 22 8915", {"ssn": [["###"], ["##"], ["####"]]}),
+        (
+            {"ssn": {"536": True, "22": True, "8915": True}},
+            "536 22 8915",
+            {"ssn": {"###": True, "##": True, "####": True}},
+        ),
+        (
+            {"ssn_area": "536", "ssn_group": "22", "ssn_serial": "8915"},
+            "536 22 8915",
+            {"ssn_area": "###", "ssn_group": "##", "ssn_serial": "####"},
+        ),
+        ([4111, 1111, 1111, 1111], "4111 1111 1111 1111", ["####"] * 4),  # Luhn: no cue needed
+    ],
+)
+def test_groups_as_strings_keys_or_one_element_arrays_are_one_text(
+    arguments: Any, text: str, rebuilt: Any
+) -> None:
+    body = {
+        "messages": [
+            {
+                "role": "assistant",
+                "tool_calls": [{"function": {"arguments": json.dumps(arguments)}}],
+            }
+        ]
+    }
+    fields = [f for f in find_texts(body, ROLES) if f.kind == "numbers"]
+    assert [f.text for f in fields] == [text]
+    assert not [f for f in find_texts(body, ROLES) if f.kind == "key" and f.text.isdigit()]
+    masked = replace_texts(
+        body, fields, ["".join("#" if c.isdigit() or c == "+" else c for c in text)]
+    )
+    assert json.loads(masked["messages"][0]["tool_calls"][0]["function"]["arguments"]) == rebuilt

@@ -2,9 +2,12 @@
 
 Default deny: ``find_texts`` returns every string of the body, every object key outside the
 fixed vocabulary of OpenAI field names, every number with six or more digits, and every run of
-two or more shorter integers side by side in one array or object of the caller's own data
-(``[536, 22, 8915]``, ``{"area": 536, "group": 22, "serial": 8915}``) as one text, each with its
-location.
+two or more short groups of digits side by side in one array or object of the caller's own data
+(``[536, 22, 8915]``, ``{"area": "536", "group": "22", "serial": "8915"}``, ``[[536], [22]]``,
+or the keys of one object) as one text, each with its location. A run is read only when it can
+be an identifier a reader would call personal: a key above it or beside it names one (``ssn``,
+``card``, ``phone``: the cue words of ``_CUES``), or its digits are a Luhn-checked card number;
+a date, a colour or a screen size given as integers is left as it is.
 Only a short list of slots is exempt, and only when the value has the non-text shape the OpenAI
 schema fixes for it (``vocabulary.exempt``): a model name, an exact role, an enum token, an
 id. Base64 is skipped only in binary slots, and only when it decodes to bytes that are not text;
@@ -18,7 +21,7 @@ output's ``output``) left alone, and every other field scanned (``tool_calls``, 
 
 ``replace_texts`` returns a copy of the body with some of those texts replaced: a string in
 place, a key renamed (keys stay unique, order kept), a number turned into the masked string (each
-number of a run that a mask touches), an encoded text re-encoded. Nothing else changes.
+group of a run that a mask touches), an encoded text re-encoded. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from stdnum import luhn
+
 from redaction import strict_json
 from redaction.planning.vocabulary import (
     FIELD_NAMES,
@@ -46,8 +51,18 @@ from redaction.planning.vocabulary import (
 PathKey = str | int
 Path = tuple[PathKey, ...]
 FieldKind = Literal["text", "key", "number", "numbers", "tokens"]
-# A run's member: its key or index, and its span in the run's text.
-Member = tuple[str | int, int, int]
+
+
+class Member(NamedTuple):
+    """A group of a ``numbers`` run: the steps from the run's container to it (its key or index,
+    then a 0 for each one-element array around it), its span in the run's text, and whether it
+    is an object key (renamed when masked) rather than a value."""
+
+    steps: tuple[str | int, ...]
+    start: int
+    end: int
+    key: bool = False
+
 
 # Slots whose value may be a base64 payload (raw, or a data URI).
 # Containers whose keys and values are the caller's own, even where a key is an OpenAI word:
@@ -110,21 +125,21 @@ class TextField:
         outer, inner = self.public
         return _pointer(outer) if inner is None else f"{_pointer(outer)}#{_pointer(inner)}"
 
-    def changed_members(self, text: str) -> list[tuple[str | int, str]]:
+    def changed_members(self, text: str) -> list[tuple[Member, str]]:
         """The members of a ``numbers`` run that ``text`` (the run's text, masked) changes, each
         with its new value: the masked digits, or with a mask of another length (a placeholder),
         all of it in the first member it touches and nothing in the others."""
         if len(text) == len(self.text):
-            pieces = [(key, text[start:end]) for key, start, end in self.members]
-            return [p for p, m in zip(pieces, self.members, strict=True) if p[1] != _num(self, m)]
+            pieces = [(m, text[m.start : m.end]) for m in self.members]
+            return [p for p in pieces if p[1] != _num(self, p[0])]
         head = next(i for i, (a, b) in enumerate(zip(self.text, text, strict=False)) if a != b)
         tail = len(self.text) - _common_suffix(self.text, text, head)
         touched = [m for m in self.members if m[2] > head and m[1] < tail]
         if not touched:
             return []
-        low, high = min(touched[0][1], head), max(touched[-1][2], tail)
+        low, high = min(touched[0].start, head), max(touched[-1].end, tail)
         value = text[low : high + len(text) - len(self.text)]
-        return [(touched[0][0], value), *((m[0], "") for m in touched[1:])]
+        return [(touched[0], value), *((m, "") for m in touched[1:])]
 
     def value(self, text: str) -> Any:
         """What the body holds in this field's place once its text is ``text``."""
@@ -206,7 +221,7 @@ def _member_holds_lone_surrogate(value: Mapping[str, Any]) -> bool:
 
 
 def _num(item: TextField, member: Member) -> str:
-    return item.text[member[1] : member[2]]
+    return item.text[member.start : member.end]
 
 
 def _common_suffix(old: str, new: str, floor: int) -> int:
@@ -263,44 +278,44 @@ class _Walker:
         elif isinstance(value, dict):
             self.object(value, where)
         elif isinstance(value, list):
-            runs = {} if where.structural else _number_runs(list(enumerate(value)))
-            grouped = {index for run in runs.values() for index, _ in run}
+            runs = {} if where.structural else _runs(list(enumerate(value)), where.context)
+            grouped = {m.steps[0] for run in runs.values() for m in run.members}
             for index, item in enumerate(value):
                 if index in runs:
-                    self.numbers(runs[index], where, context)
+                    self.numbers(runs[index], where)
                 elif index not in grouped:
                     self.value(item, where.child(index, index), flow, context)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             self.number(value, where, context)
 
     def object(self, value: Mapping[str, Any], where: _Where) -> None:
-        runs: dict[str | int, list[tuple[str | int, int]]] = {}
+        runs: dict[PathKey, _Run] = {}
+        keys: dict[PathKey, _Run] = {}
         if not where.structural:
             candidates = [(k, v) for k, v in value.items() if not _exempt_number(k, v, where)]
-            runs = _number_runs(candidates)
-        grouped = {key for run in runs.values() for key, _ in run}
+            runs = _runs(candidates, where.context)
+            keys = _runs([(k, k) for k in value], where.context, key=True)
+        grouped = {m.steps[0] for run in runs.values() for m in run.members}
+        renamed = {m.steps[0] for run in keys.values() for m in run.members}
         for position, (key, item) in enumerate(value.items()):
             inner = where.child(key, key if is_vocabulary(key) else f"*{position}")
+            if key in keys:
+                self.numbers(keys[key], where)
             if key in grouped:
-                self.key(key, inner)
+                if key not in renamed:
+                    self.key(key, inner)
                 if key in runs:
-                    self.numbers(runs[key], where, _cue(where.context))
+                    self.numbers(runs[key], where)
             else:
-                self.member(key, item, inner)
+                self.member(key, item, inner, named=key not in renamed)
 
-    def numbers(self, run: list[tuple[str | int, int]], where: _Where, context: str) -> None:
-        """A run of integers in one container, read as one text (``536 22 8915``)."""
-        members: list[Member] = []
-        position = 0
-        for key, number in run:
-            digits = str(number)
-            members.append((key, position, position + len(digits)))
-            position += len(digits) + 1
-        text = " ".join(str(number) for _, number in run)
-        self.add(where, text, "numbers", context=context, members=tuple(members))
+    def numbers(self, run: _Run, where: _Where) -> None:
+        """A run of groups of digits in one container, read as one text (``536 22 8915``)."""
+        self.add(where, run.text, "numbers", context=run.context, members=run.members)
 
-    def member(self, key: str, item: Any, where: _Where) -> None:
-        self.key(key, where)
+    def member(self, key: str, item: Any, where: _Where, *, named: bool = True) -> None:
+        if named:
+            self.key(key, where)
         if (where.structural or (where.outer is None and key in SCHEMA_NUMBERS)) and exempt(
             key, item
         ):
@@ -474,23 +489,69 @@ class _Walker:
         )
 
 
-def _number_runs(
-    items: Sequence[tuple[str | int, Any]],
-) -> dict[str | int, list[tuple[str | int, int]]]:
-    """Runs of two or more integers of under six digits (longer ones are read alone) side by
-    side among ``items`` (key, value), with six or more digits in all, by the key of their first
-    member: an identifier given as its groups."""
-    runs: dict[str | int, list[tuple[str | int, int]]] = {}
-    run: list[tuple[str | int, int]] = []
-    for key, item in [*items, ("", None)]:
-        if type(item) is int and abs(item) < 10 ** (MIN_NUMBER_DIGITS - 1):
-            run.append((key, item))
+class _Run(NamedTuple):
+    """A run of groups read as one text: the cue words it is read after, and its members."""
+
+    context: str
+    text: str
+    members: tuple[Member, ...]
+
+
+def _runs(
+    items: Sequence[tuple[PathKey, Any]], named: str, *, key: bool = False
+) -> dict[PathKey, _Run]:
+    """Runs of two or more groups of digits side by side among ``items`` (key, value), with six
+    or more digits in all, by the key of their first member: an identifier given as its groups.
+    A group is an integer of under six digits (longer ones are read alone) or a string of one to
+    five digits (``"0100"``, ``"+1"``), either one alone in nested one-element arrays (``[536]``).
+    A run is kept only when ``named`` (the keys above and beside it, as words) holds a cue word,
+    or its digits are a card number's (Luhn-checked, 13 to 19 digits): ``[2024, 5, 17]`` or
+    ``{"h": 14, "m": 25, "s": 55}`` are not an identifier."""
+    runs: dict[PathKey, _Run] = {}
+    run: list[tuple[PathKey, Path, str]] = []
+    for name, item in [*items, ("", None)]:
+        group = _group(item)
+        if group is not None:
+            run.append((name, *group))
             continue
-        digits = sum(len(str(abs(number))) for _, number in run)
-        if len(run) >= 2 and digits >= MIN_NUMBER_DIGITS:
-            runs[run[0][0]] = run
+        if len(run) >= 2:
+            found = _run(run, named, key)
+            if found is not None:
+                runs[run[0][0]] = found
         run = []
     return runs
+
+
+def _run(run: Sequence[tuple[PathKey, Path, str]], named: str, key: bool) -> _Run | None:
+    digits = "".join(char for _, _, text in run for char in text if char.isdigit())
+    if not key:  # the members' own keys name them too (``ssn_area``, ``ssn_group``)
+        named = " ".join([named, *(_words(n) for n, _, _ in run if isinstance(n, str))])
+    context = _cue(named)[-MAX_CONTEXT:]
+    checked = 13 <= len(digits) <= 19 and luhn.is_valid(digits)
+    if len(digits) < MIN_NUMBER_DIGITS or not (context or checked):
+        return None
+    members: list[Member] = []
+    position = 0
+    for name, steps, text in run:
+        members.append(Member((name, *steps), position, position + len(text), key))
+        position += len(text) + 1
+    return _Run(context, " ".join(text for _, _, text in run), tuple(members))
+
+
+def _group(value: Any) -> tuple[Path, str] | None:
+    """A value that may be one group of an identifier, as its text, with the steps into the
+    one-element arrays around it."""
+    steps: Path = ()
+    while type(value) is list and len(value) == 1:
+        value, steps = value[0], (*steps, 0)
+    if type(value) is int and abs(value) < 10 ** (MIN_NUMBER_DIGITS - 1):
+        return steps, str(value)
+    if type(value) is str and _GROUP.fullmatch(value):
+        return steps, value
+    return None
+
+
+_GROUP = re.compile(r"\+?[0-9]{1,5}")
 
 
 def _exempt_number(key: str, value: Any, where: _Where) -> bool:
@@ -588,8 +649,13 @@ class _Editor:
         if item.kind == "key":
             self._renames.append((path[:-1], str(path[-1]), text))
         elif item.kind == "numbers":
-            for key, value in item.changed_members(text):
-                self.set((*path, key), value)
+            for member, value in item.changed_members(text):
+                if member.key:
+                    self._renames.append(
+                        ((*path, *member.steps[:-1]), str(member.steps[-1]), value)
+                    )
+                else:
+                    self.set((*path, *member.steps), value)
         else:
             self.set(path, item.value(text))
 
