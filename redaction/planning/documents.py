@@ -35,6 +35,8 @@ SEAM_REACH = 1024
 # Between two texts whose boundary is not inside a value (see ``_glued``).
 SEAM_BREAK = "\n"
 _ADDRESS_START = re.compile(r"[\w.+-]{0,64}@\w")
+# A whole e-mail address (a top-level domain of letters) where a search stops (``endpos``).
+_ENDS_AN_ADDRESS = re.compile(r"@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\Z")
 _BREAK = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u2019\u201d]*\s+|\n")
 _SPACE = re.compile(r"\s")
 # The start of the run of non-whitespace that ends where a search stops (``endpos``).
@@ -269,7 +271,7 @@ def _sentence_between(texts: Sequence[str], group: Sequence[int], k: int) -> boo
         return False
     if _TAIL_BREAK.search(text[-8:]) or right[0] == "\n":
         return True
-    return not _glued(text[-1], right[0]) and not _starts_an_address(right, 0)
+    return not _glued(text, len(text), right, 0) and not _starts_an_address(right, 0)
 
 
 _TAIL_BREAK = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u2019\u201d]*\s+$|\n\s*$")
@@ -357,7 +359,7 @@ def _window(
         begin, end = max(low, start), min(high, start + len(texts[index]))
         if begin < end:
             first = begin - start
-            glued = _glued(_last_char(texts, pieces[-1]), texts[index][first]) if pieces else True
+            glued = _glued_to(texts, pieces[-1], texts[index], first) if pieces else True
             if not glued and not _starts_an_address(texts[index], first):
                 offset += len(SEAM_BREAK)
             pieces.append(Piece(index, begin - start, offset, end - begin))
@@ -376,18 +378,24 @@ def _join(texts: Sequence[str], pieces: Sequence[Piece]) -> str:
     return "".join(parts)
 
 
-def _last_char(texts: Sequence[str], piece: Piece) -> str:
-    return texts[piece.text_index][piece.text_start + piece.length - 1]
+def _glued_to(texts: Sequence[str], piece: Piece, right: str, start: int) -> bool:
+    """Whether ``right[start:]`` is read glued to the end of ``piece``."""
+    return _glued(texts[piece.text_index], piece.text_start + piece.length, right, start)
 
 
-def _glued(left: str, right: str) -> bool:
-    """Two texts are read glued together unless the second starts a new sentence: after closing
-    punctuation, anything but a letter or digit; after a lower-case letter or a digit, a capital.
-    A value split anywhere else (``quokka.`` + ``zeta@example.com``) is whole in the seam, and a
-    value that ends one text does not run on into the next one."""
-    if left in _SENTENCE_END:
-        return right.isalnum() and not right.isupper()
-    return not (right.isupper() and (left.islower() or left.isdigit()))
+def _glued(left: str, end: int, right: str, start: int) -> bool:
+    """Whether ``left[:end]`` and ``right[start:]`` (both non-empty) are read glued together.
+    After closing punctuation, only a lower-case letter or a digit is (``quokka.`` +
+    ``zeta@example.com``; after ``Done.``, a new sentence). Anywhere else they are, a capital
+    after a digit or a lower-case letter included (``NL91`` + ``ABNA0417164300``,
+    ``jane.doe@e`` + ``XAMPLE.COM``), except a capitalised word after a whole e-mail address
+    (``alice@example.com`` + ``Thanks``): the address does not run on into the next text."""
+    last, first = left[end - 1], right[start]
+    if last in _SENTENCE_END:
+        return first.isalnum() and not first.isupper()
+    if not first.isupper() or start + 1 >= len(right) or not right[start + 1].islower():
+        return True
+    return _ENDS_AN_ADDRESS.search(left, max(0, end - SEAM_WINDOW), end) is None
 
 
 def _starts_an_address(text: str, start: int) -> bool:
