@@ -346,3 +346,15 @@ def test_groups_as_strings_keys_or_one_element_arrays_are_one_text(
         body, fields, ["".join("#" if c.isdigit() or c == "+" else c for c in text)]
     )
     assert json.loads(masked["messages"][0]["tool_calls"][0]["function"]["arguments"]) == rebuilt
+
+
+def test_a_token_refused_for_its_digits_is_read_with_its_underscores_as_spaces() -> None:
+    body = {
+        "model": "gpt_4o_2024_08_06",  # exempt: a date does not count
+        "messages": [{"role": "tool", "tool_call_id": "call_536_22_8915", "content": "x"}],
+    }
+    fields = find_texts(body, ROLES)
+    assert [f.text for f in fields] == ["call 536 22 8915", "x"]
+    masked = replace_texts(body, fields, ["call ### ## ####", "x"])
+    assert masked["messages"][0]["tool_call_id"] == "call_###_##_####"
+    assert replace_texts(body, fields, [f.text for f in fields]) == body

@@ -8,8 +8,7 @@ app on the embedded detector, and the Azure path through the emulator).
   ZIP codes) were read as one text, found to be a phone number and turned into ``"####"``
   strings, breaking the tool's schema: they must come back as they were.
 - ``exempt``: digits split by ``_`` or ``/`` kept an id, model or enum slot exempt; such a value
-  is scanned now. (Neither detector reads ``_`` between digits as a separator yet: only the
-  ``/`` case is masked and asserted here.)
+  is scanned now, a token's ``_`` read as spaces (``call_536_22_8915`` -> ``call_###_##_####``).
 """
 
 from __future__ import annotations
@@ -52,6 +51,29 @@ GROUP_CASES = [
     ),
     Case("groups/card-unnamed-strings", call({"v": ["4111", "1111", "1111", "1111"]}), ("4111",)),
     Case("exempt/model-slashes", {"model": "gpt/536/22/8915", **chat(user("x"))}, ("8915",)),
+    Case(
+        "exempt/tool-call-id-underscores",
+        {"messages": [{"role": "tool", "tool_call_id": "call_536_22_8915", "content": "x"}]},
+        ("8915",),
+    ),
+    Case(
+        "exempt/status-underscores",
+        {
+            "input": [
+                {"type": "message", "role": "user", "status": "ssn_536_22_8915", "content": "x"}
+            ]
+        },
+        ("8915",),
+    ),
+    Case(
+        "exempt/call-id-phone-underscores",
+        {
+            "input": [
+                {"type": "function_call_output", "call_id": "tel_1_425_555_0100", "output": "x"}
+            ]
+        },
+        ("0100",),
+    ),
 ]
 
 BENIGN = [

@@ -10,7 +10,8 @@ be an identifier a reader would call personal: a key above it or beside it names
 a date, a colour or a screen size given as integers is left as it is.
 Only a short list of slots is exempt, and only when the value has the non-text shape the OpenAI
 schema fixes for it (``vocabulary.exempt``): a model name, an exact role, an enum token, an
-id. Base64 is skipped only in binary slots, and only when it decodes to bytes that are not text;
+id; such a token refused for the digits it holds is read with its ``_`` as spaces. Base64 is
+skipped only in binary slots, and only when it decodes to bytes that are not text;
 text behind base64 (``data:text/plain;base64,...``) is decoded and scanned. Tool-call arguments
 are parsed as JSON and walked like the body (a lone surrogate spelled in them is refused by the
 request decoder, as one in the body is: ``holds_lone_surrogate``); arguments that are not JSON,
@@ -43,6 +44,7 @@ from redaction.planning.vocabulary import (
     FIELD_NAMES,
     KNOWN_ROLES,
     SCHEMA_NUMBERS,
+    TOKEN_KEYS,
     TOOL_ROLES,
     exempt,
     is_vocabulary,
@@ -117,6 +119,7 @@ class TextField:
     context: str = ""
     url: bool = False  # the URL of an image or file the provider fetches
     members: tuple[Member, ...] = ()  # a ``numbers`` run: the members at ``path``, in ``text``
+    spaced: bool = False  # a token read with its "_" as spaces (``call 536 22 8915``)
 
     @property
     def pointer(self) -> str:
@@ -143,6 +146,8 @@ class TextField:
 
     def value(self, text: str) -> Any:
         """What the body holds in this field's place once its text is ``text``."""
+        if self.spaced:
+            text = text.replace(" ", "_")
         if self.encoded:
             text = base64.b64encode(text.encode("utf-8")).decode("ascii")
         return self.prefix + text
@@ -321,7 +326,11 @@ class _Walker:
         ):
             return
         top = where.outer is None and len(where.path) == 1
-        if top and key == "messages" and isinstance(item, list):
+        if where.structural and key in TOKEN_KEYS and _underscored(item):
+            # a token refused for the digits it holds (``call_536_22_8915``): no detector reads
+            # "_" between digits as a separator, so it is read with its "_" as spaces
+            self.add(where, item.replace("_", " "), spaced=True)
+        elif top and key == "messages" and isinstance(item, list):
             self.messages(item, where)
         elif top and key in ("input", "prompt") and isinstance(item, (str, list)):
             self.inputs(item, where)
@@ -478,6 +487,7 @@ class _Walker:
         context: str = "",
         url: bool = False,
         members: tuple[Member, ...] = (),
+        spaced: bool = False,
     ) -> None:
         inner: Path | None = None
         public: tuple[Path, Path | None] = (where.public, None)
@@ -485,7 +495,20 @@ class _Walker:
         if where.outer is not None:
             path, inner, public = where.outer[0], where.path, (where.outer[1], where.public)
         self.fields.append(
-            TextField(path, inner, text, kind, prefix, encoded, flow, public, context, url, members)
+            TextField(
+                path,
+                inner,
+                text,
+                kind,
+                prefix,
+                encoded,
+                flow,
+                public,
+                context,
+                url,
+                members,
+                spaced,
+            )
         )
 
 
@@ -552,6 +575,14 @@ def _group(value: Any) -> tuple[Path, str] | None:
 
 
 _GROUP = re.compile(r"\+?[0-9]{1,5}")
+
+
+def _underscored(value: Any) -> bool:
+    """A token with "_" in it and no whitespace (so that every space read in it was a "_")."""
+    return isinstance(value, str) and "_" in value and not _SPACE.search(value)
+
+
+_SPACE = re.compile(r"\s")
 
 
 def _exempt_number(key: str, value: Any, where: _Where) -> bool:

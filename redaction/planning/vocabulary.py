@@ -190,6 +190,8 @@ _ENUM_KEYS = frozenset(
 _ID_KEYS = frozenset(
     {"id", "tool_call_id", "call_id", "previous_response_id", "file_id", "response_id", "item_id"}
 )
+# Slots whose value is a token (a model name, an enum, an id): "_" there separates words.
+TOKEN_KEYS = _ENUM_KEYS | _ID_KEYS | {"model"}
 
 
 # Numeric request parameters: the provider reads them as numbers, never as text.
