@@ -42,6 +42,15 @@ def test_no_seam_where_a_sentence_ends_or_starts() -> None:
     assert _seams(["Done. ", "4111 1111 1111 1111"], [0, 0]) == []
 
 
+def test_a_capital_after_a_digit_or_a_lower_case_letter_is_glued() -> None:
+    [iban] = _seams(["my IBAN is NL91", "ABNA0417164300 thanks"], [0, 0])
+    assert iban.text == "my IBAN is NL91ABNA0417164300 thanks"
+    [address] = _seams(["mail jane.doe@e", "XAMPLE.COM now"], [0, 0])
+    assert address.text == "mail jane.doe@eXAMPLE.COM now"
+    assert _seams(["see https://example.com/a1", "Mijn BSN"], [0, 0]) == []
+    assert _seams(["call 425 555 0100", "Hi, thanks"], [0, 0]) == []
+
+
 def test_a_capital_that_starts_an_address_is_glued() -> None:
     [seam] = _seams(["mail john", "Doe@example.com please"], [0, 0])
     assert seam.text == "mail johnDoe@example.com please"

@@ -35,8 +35,8 @@ SEAM_REACH = 1024
 # Between two texts whose boundary is not inside a value (see ``_glued``).
 SEAM_BREAK = "\n"
 _ADDRESS_START = re.compile(r"[\w.+-]{0,64}@\w")
-# A whole e-mail address (a top-level domain of letters) where a search stops (``endpos``).
-_ENDS_AN_ADDRESS = re.compile(r"@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\Z")
+# A capital, lower-case letters, then closing punctuation at most before a space or the end.
+_CAPITALISED_WORD = re.compile(r"[^\W\d_][^\W\d_A-Z]+[^\W\d_]*[,;:!?.)\]\"'\u2019]*(?:\s|\Z)")
 _BREAK = re.compile(r"[.!?\u3002\uff01\uff1f][\"')\]\u2019\u201d]*\s+|\n")
 _SPACE = re.compile(r"\s")
 # The start of the run of non-whitespace that ends where a search stops (``endpos``).
@@ -388,14 +388,15 @@ def _glued(left: str, end: int, right: str, start: int) -> bool:
     After closing punctuation, only a lower-case letter or a digit is (``quokka.`` +
     ``zeta@example.com``; after ``Done.``, a new sentence). Anywhere else they are, a capital
     after a digit or a lower-case letter included (``NL91`` + ``ABNA0417164300``,
-    ``jane.doe@e`` + ``XAMPLE.COM``), except a capitalised word after a whole e-mail address
-    (``alice@example.com`` + ``Thanks``): the address does not run on into the next text."""
+    ``jane.doe@e`` + ``XAMPLE.COM``), except a capitalised word (``Thanks``, ``Mijn``, ``Hi,``:
+    no digit, ``@`` or inner dot in it): a new sentence, into which a value that ends the first
+    text (an address, a URL, a key) does not run on."""
     last, first = left[end - 1], right[start]
     if last in _SENTENCE_END:
         return first.isalnum() and not first.isupper()
-    if not first.isupper() or start + 1 >= len(right) or not right[start + 1].islower():
+    if not first.isupper() or not (last.islower() or last.isdigit()):
         return True
-    return _ENDS_AN_ADDRESS.search(left, max(0, end - SEAM_WINDOW), end) is None
+    return _CAPITALISED_WORD.match(right, start) is None
 
 
 def _starts_an_address(text: str, start: int) -> bool:
