@@ -183,6 +183,18 @@ async def azure_service(make_service: ServiceFactory, emulator: Emulator) -> Tes
     return await make_service(language_endpoint=emulator.url, language_api_key=EMULATOR_KEY)
 
 
+# The two detectors every leak test runs on: the embedded one, and the Azure path (the emulator).
+DETECTORS = ("local", "azure")
+
+
+@pytest.fixture(params=DETECTORS)
+def service(request: pytest.FixtureRequest) -> tuple[str, TestClient[Any, Any]]:
+    """The served app on the embedded detector, or on the Azure path through the emulator (a
+    module's own ``service`` fixture takes its place there)."""
+    client: TestClient[Any, Any] = request.getfixturevalue(f"{request.param}_service")
+    return request.param, client
+
+
 async def post_redact(
     client: TestClient[Any, Any], body: dict[str, Any], **config: Any
 ) -> tuple[int, dict[str, Any]]:

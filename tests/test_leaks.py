@@ -57,7 +57,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import EMULATOR_KEY, Emulator, ServiceFactory
+from tests.conftest import DETECTORS, EMULATOR_KEY, Emulator, ServiceFactory
 
 # --- canaries ---------------------------------------------------------------------------------
 
@@ -1042,15 +1042,6 @@ assert sum(not c.control for c in CASES) >= 150
 
 
 # --- running a case ---------------------------------------------------------------------------
-
-DETECTORS = ("local", "azure")
-
-
-@pytest.fixture(params=DETECTORS)
-def service(request: pytest.FixtureRequest) -> tuple[str, TestClient[Any, Any]]:
-    """The served app on the embedded detector, or on the Azure path through the emulator."""
-    client: TestClient[Any, Any] = request.getfixturevalue(f"{request.param}_service")
-    return request.param, client
 
 
 def _get(value: Any, path: tuple[str | int, ...]) -> Any:

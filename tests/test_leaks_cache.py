@@ -38,10 +38,8 @@ from redaction.embedded import EmbeddedRecognizer
 from redaction.entities import Document
 from redaction.runtime import detector_fingerprint
 from redaction.settings import Settings
-from tests.conftest import EMULATOR_KEY, Emulator, ServiceFactory, post_redact
+from tests.conftest import DETECTORS, EMULATOR_KEY, Emulator, ServiceFactory, post_redact
 from tests.test_leaks import is_ok
-
-DETECTORS = ("local", "azure")
 
 
 def _luhn_valid(number: str) -> bool:

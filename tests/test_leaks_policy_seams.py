@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import EMULATOR_KEY, Emulator, ServiceFactory, post_redact
+from tests.conftest import DETECTORS, EMULATOR_KEY, Emulator, ServiceFactory, post_redact
 from tests.test_leaks import is_ok
 
-DETECTORS = ("local", "azure")
 EMPLOYEE = {"name": "employee", "pattern": "\\bEMP-?\\d{6}\\b", "category": "EmployeeId"}
 
 

@@ -305,15 +305,6 @@ CASES = [
 ]
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
 
-DETECTORS = ("local", "azure")
-
-
-@pytest.fixture(params=DETECTORS)
-def service(request: pytest.FixtureRequest) -> tuple[str, TestClient[Any, Any]]:
-    """The served app on the embedded detector, or on the Azure path through the emulator."""
-    client: TestClient[Any, Any] = request.getfixturevalue(f"{request.param}_service")
-    return request.param, client
-
 
 @pytest.mark.server
 @pytest.mark.parametrize("leak", CASES, ids=[c.id for c in CASES])

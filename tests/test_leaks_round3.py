@@ -31,7 +31,6 @@ from aiohttp.test_utils import TestClient
 
 from tests.test_leaks import args, calling, chat, is_ok, redact_case, responses, user
 
-DETECTORS = ("local", "azure")
 RESTORE_KEY = base64.b64encode(b"k" * 32).decode()
 SSN = "536-22-8915"
 CARD = "4111111111111111"
@@ -200,13 +199,6 @@ CASES = [
     *role_cases(),
 ]
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
-
-
-@pytest.fixture(params=DETECTORS)
-def service(request: pytest.FixtureRequest) -> tuple[str, TestClient[Any, Any]]:
-    """The served app on the embedded detector, or on the Azure path through the emulator."""
-    client: TestClient[Any, Any] = request.getfixturevalue(f"{request.param}_service")
-    return request.param, client
 
 
 def readable(fragments: tuple[str, ...], body: Any) -> list[str]:

@@ -23,8 +23,6 @@ from aiohttp.test_utils import TestClient
 from tests.test_leaks import args, calling, chat, is_ok, redact_case, user
 from tests.test_leaks_round3 import Case, readable
 
-DETECTORS = ("local", "azure")
-
 
 def call(value: Any) -> dict[str, Any]:
     return chat(calling(args(value)))
@@ -84,12 +82,6 @@ BENIGN = [
     {"zip_codes": [98052, 98101]},
     {"size": ["1920", "1080", "60"]},
 ]
-
-
-@pytest.fixture(params=DETECTORS)
-def service(request: pytest.FixtureRequest) -> tuple[str, TestClient[Any, Any]]:
-    client: TestClient[Any, Any] = request.getfixturevalue(f"{request.param}_service")
-    return request.param, client
 
 
 @pytest.mark.server

@@ -21,8 +21,6 @@ from aiohttp.test_utils import TestClient
 from tests.test_leaks import chat, is_ok, part, redact_case, user
 from tests.test_leaks_round3 import Case, readable
 
-DETECTORS = ("local", "azure")
-
 
 def parts(*texts: str) -> dict[str, Any]:
     return chat(user([part(text) for text in texts]))
@@ -63,12 +61,6 @@ CASES = [
     Case("defanged/dot", chat(user("mail jane.doe@example[.]com")), ("jane.doe",)),
     Case("defanged/parentheses", chat(user("mail jane.doe(@)example(.)com")), ("jane.doe",)),
 ]
-
-
-@pytest.fixture(params=DETECTORS)
-def service(request: pytest.FixtureRequest) -> tuple[str, TestClient[Any, Any]]:
-    client: TestClient[Any, Any] = request.getfixturevalue(f"{request.param}_service")
-    return request.param, client
 
 
 @pytest.mark.server
