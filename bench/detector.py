@@ -272,7 +272,7 @@ async def _served_passes(
     cpu: list[float] = []
     wall: list[float] = []
     async with aiohttp.ClientSession() as session:
-        await _wait_served(session, url, server)
+        await wait_served(session, url, server)
         for index in range(REPEATS + 1):  # the first pass warms up
             cpu_begin, wall_begin = _cpu_seconds(server.pid), time.perf_counter()
             for body in bodies:
@@ -315,7 +315,8 @@ def _free_port() -> int:
     return port
 
 
-async def _wait_served(session, url: str, server: subprocess.Popen[bytes]) -> None:  # type: ignore[no-untyped-def]
+async def wait_served(session, url: str, server: subprocess.Popen[bytes]) -> None:  # type: ignore[no-untyped-def]
+    """Until the served app answers ``/health`` with 200 (a minute at most; it must not exit)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:

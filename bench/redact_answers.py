@@ -27,13 +27,16 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.detector import wait_served  # noqa: E402  (after the path: run as a script)
+
 KEY = "bench-answers-function-key"
 SHOWN = 3  # differing answers shown per set (never for the third-party half)
 Request = bytes
@@ -187,7 +190,7 @@ async def _post(
     headers = {"Content-Type": "application/json", "x-functions-key": KEY}
     found: dict[str, list[Any]] = {}
     async with aiohttp.ClientSession() as session:
-        await _ready(session, url, server)
+        await wait_served(session, url, server)
         for name, requests in sets.items():
             found[name] = []
             for body in requests:
@@ -195,21 +198,6 @@ async def _post(
                     payload = json.loads(await answer.read())
                     found[name].append([answer.status, clean(payload)])
     return found
-
-
-async def _ready(session: aiohttp.ClientSession, url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the served app exited during start-up")
-        try:
-            async with session.get(f"{url}/health") as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        await asyncio.sleep(0.05)
-    raise RuntimeError("the served app did not become ready")
 
 
 def main() -> int:
