@@ -14,14 +14,13 @@ app on the embedded detector, and the Azure path through the emulator).
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.test_leaks import args, calling, chat, is_ok, redact_case, user
-from tests.test_leaks_round3 import Case, readable
+from tests.test_leaks import args, calling, chat, is_ok, user
+from tests.test_leaks_round3 import Case, assert_masked_in_an_ok_answer
 
 
 def call(value: Any) -> dict[str, Any]:
@@ -89,14 +88,7 @@ BENIGN = [
 async def test_no_group_readable_in_an_ok_answer(
     service: tuple[str, TestClient[Any, Any]], leak: Case, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    detector, client = service
-    status, result = await redact_case(
-        detector, client, leak.body, leak.fragments, leak.config, caplog
-    )
-    assert is_ok(status, result), "these classes are scanned, not refused"
-    survivors = readable(leak.fragments, result["redacted_body"])
-    assert not survivors, f"{len(survivors)} fragment(s) readable in an ok answer"
+    await assert_masked_in_an_ok_answer(service, leak, caplog)
 
 
 @pytest.mark.server
