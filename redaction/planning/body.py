@@ -37,8 +37,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from stdnum import luhn
-
 from redaction import strict_json
 from redaction.planning.vocabulary import (
     FIELD_NAMES,
@@ -545,12 +543,20 @@ def _runs(
     return runs
 
 
+def _luhn_valid(digits: str) -> bool:
+    """python-stdnum's Luhn check, imported here: at import time it would cost the Azure path's
+    cold start (tests/test_coldstart.py), and most bodies hold no run of short numbers."""
+    from stdnum import luhn
+
+    return bool(luhn.is_valid(digits))
+
+
 def _run(run: Sequence[tuple[PathKey, Path, str]], named: str, key: bool) -> _Run | None:
     digits = "".join(char for _, _, text in run for char in text if char.isdigit())
     if not key:  # the members' own keys name them too (``ssn_area``, ``ssn_group``)
         named = " ".join([named, *(_words(n) for n, _, _ in run if isinstance(n, str))])
     context = _cue(named)[-MAX_CONTEXT:]
-    checked = 13 <= len(digits) <= 19 and luhn.is_valid(digits)
+    checked = 13 <= len(digits) <= 19 and _luhn_valid(digits)
     if len(digits) < MIN_NUMBER_DIGITS or not (context or checked):
         return None
     members: list[Member] = []
