@@ -410,15 +410,18 @@ def _classify_run(scan: Scan, start: int, end: int, judge: _Judge) -> list[Entit
         return _classify_grouped(scan, glued.start("core"), glued.end("core"), judge)
     around = _Around(scan.words, start, end, pieces)
     found: list[Entity] = []
-    for w_start, w_end in sorted(_windows(scan.text, pieces), key=lambda w: (w[0] - w[1], w[0])):
-        if any(w_start < entity.end and entity.offset < w_end for entity in found):
+    # longest first, then leftmost: (start - end, start) sorts as the windows are read
+    for _, w_start, w_end in sorted((s - e, s, e) for s, e in _windows(scan.text, pieces)):
+        if found and any(w_start < entity.end and entity.offset < w_end for entity in found):
             continue
         verdict = judge(scan, w_start, w_end, around)
         if verdict is not None and verdict.score >= scan.min_score:
             found.append(Entity(w_start, w_end - w_start, verdict.category, verdict.score))
-    for piece in pieces:
-        found.extend(_glued_values(scan, piece, around, judge, found))
-    found.sort(key=lambda entity: entity.offset)
+    if _GLUE_SEPARATOR.search(scan.text, start, end):  # else no piece holds glued values
+        for piece in pieces:
+            found.extend(_glued_values(scan, piece, around, judge, found))
+    if len(found) > 1:
+        found.sort(key=lambda entity: entity.offset)
     return found
 
 
