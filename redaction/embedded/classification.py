@@ -60,6 +60,9 @@ _HEX_RUN = re.compile(r"[0-9A-Fa-f-]*")
 _HEX_BYTE_BEFORE = re.compile(r"(?:[0-9A-Fa-f]{2} )+\Z")
 _HEX_BYTES = re.compile(r"[0-9A-Fa-f]{2}(?: [0-9A-Fa-f]{2})+(?![0-9A-Za-z])")
 _HEX_BYTE_GROUPS = 4
+# What no such dump holds anywhere (a character other than a hex digit or a space, three hex
+# digits in a row, two spaces): a run that holds one is in none (most runs).
+_NOT_HEX_BYTES = re.compile(r"[^0-9A-Fa-f ]|[0-9A-Fa-f]{3}|  ")
 _BASE64_TOKEN = 32
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]*")
 _BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]+\Z")
@@ -583,6 +586,8 @@ def _in_hex_bytes(text: str, start: int, end: int) -> bool:
     """Digit groups that belong to a dump of bytes in hexadecimal (a packet, a register), which
     a group with a letter after them gives away, or two before them (one may be a word: "DE 06
     12 34 56 78")."""
+    if _NOT_HEX_BYTES.search(text, start, end):
+        return False  # the dump would cover the run
     head = _HEX_BYTE_BEFORE.search(text, max(0, start - 3 * _MAX_PIECES), start)
     begin = head.start() if head else start
     dump = _HEX_BYTES.match(text, begin)
