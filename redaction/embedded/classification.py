@@ -524,7 +524,9 @@ def _ends(
         cut = text.rfind("-", last, w_end)
         if cut > w_start and text[cut - 1].isdigit():
             yield cut
-        decimals = _DECIMALS.search(text, last, w_end)
+        # decimals end the piece: their dot is one of its last three characters
+        dot = text.find(".", max(last, w_end - 3), w_end)
+        decimals = _DECIMALS.search(text, last, w_end) if dot >= 0 else None
         if decimals is not None and decimals.start() > w_start:
             yield decimals.start()
         if _GLUE_HINT.search(text, last, w_end):
