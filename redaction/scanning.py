@@ -73,8 +73,6 @@ SEAM_LIMITS = Limits(max_doc_chars=5000, docs_per_batch=5, max_batches=10_000, b
 # others, so on the Azure path the embedded detector also reads it alone, in process, as it reads
 # seams: what is found in it never depends on what it was packed with.
 BARE_CHARS = 64
-# Every character ``str.isspace`` answers yes for (none lies above U+3000).
-_SPACES = tuple(chr(code) for code in range(0x3001) if chr(code).isspace())
 
 
 @dataclass(frozen=True)
@@ -481,7 +479,7 @@ class Scanner:
 
 def _visible(text: str) -> int:
     """The characters of ``text`` that are not whitespace (``str.isspace``)."""
-    return len(text) - sum(text.count(space) for space in _SPACES)
+    return sum(map(len, text.split()))
 
 
 def _distinct(entities: Sequence[Entity]) -> list[Entity]:
