@@ -3,16 +3,21 @@ depend on the machine's load (wall and CPU time on a shared two-core machine swi
 
     .venv/bin/python bench/instructions.py handler [--tree DIR]
     .venv/bin/python bench/instructions.py detector [--tree DIR]
+    .venv/bin/python bench/instructions.py served [--tree DIR]
 
 ``handler``: ``/redact``'s own work in process (``api.redact`` and the answer's encoding) over the
 bench requests of ``bench/detector.py`` (tests/eval, 20 messages a request, detection cache off),
 with ``find_entities`` memoized, so what is counted is everything but the detector.
 ``detector``: ``EmbeddedRecognizer.find_entities`` over the documents one such pass sends it.
-Each is run under ``valgrind --tool=cachegrind --cache-sim=no`` twice, after one warm-up pass,
-with ``PASSES_FEW`` and ``PASSES_MANY`` passes; the difference divided by the passes between them
-is one pass (start-up and imports cancel out). ``PYTHONHASHSEED=0``; repeat runs agree to the
-million. ``--tree`` counts another checkout's code (``git worktree add /tmp/wt <commit>``) with this
-script and corpus. Needs valgrind (``apt-get install valgrind``).
+``served``: the process of ``python -m redaction serve`` (as ``bench/detector.py --served`` runs
+it: function key, detector memoized as in ``handler``) while a client outside valgrind sends it
+the passes over real HTTP: everything the served process does but the detector (aiohttp's
+server, the function adapter, the request span, ``/redact``, its log line); minus ``handler``,
+what serving adds. Each is run under ``valgrind --tool=cachegrind --cache-sim=no`` twice, after
+one warm-up pass, with ``PASSES_FEW`` and ``PASSES_MANY`` passes; the difference divided by the
+passes between them is one pass (start-up and imports cancel out). ``PYTHONHASHSEED=0``; repeat
+runs agree to the million. ``--tree`` counts another checkout's code (``git worktree add /tmp/wt
+<commit>``) with this script and corpus. Needs valgrind (``apt-get install valgrind``).
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -97,32 +104,106 @@ def run_passes(mode: str, passes: int) -> None:
             recognizer.find_entities(text, *args, **dict(kwargs))
 
 
-def count(mode: str, tree: Path, passes: int) -> int:
-    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(tree)}
-    command = [
+def serve_memoized(port: int) -> None:
+    """The measured program of ``served``: the app served with ``find_entities`` memoized."""
+    from redaction.__main__ import main as redaction_main
+
+    _record_detector_calls(None)
+    raise SystemExit(redaction_main(["serve", "--port", str(port)]))
+
+
+SERVED_KEY = "bench-instructions-function-key"
+
+
+def count_served(tree: Path, passes: int) -> int:
+    """Instructions of the served process over start-up, a warm-up pass and ``passes`` passes
+    (the client runs here, outside valgrind; the server stops on SIGINT, as on Ctrl-C)."""
+    sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]  # the client: this checkout's corpus
+    import detector as bench_detector
+
+    port = bench_detector._free_port()
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "PYTHONPATH": str(tree),
+        "PII_DETECTOR": "local",
+        "PII_CACHE_ENABLED": "false",
+        "REDACTION_API_KEY": SERVED_KEY,
+    }
+    with tempfile.NamedTemporaryFile("r", suffix=".log") as log:
+        command = [*_valgrind(log.name), str(Path(__file__).resolve()), "served"]
+        command += ["--serve", str(port)]
+        server = subprocess.Popen(command, env=env, cwd=tree, stderr=subprocess.DEVNULL)
+        try:
+            asyncio.run(_served_passes(f"http://127.0.0.1:{port}", server, 1 + passes))
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=600)
+        return _refs(log.read())
+
+
+async def _served_passes(url: str, server: subprocess.Popen[bytes], passes: int) -> None:
+    import aiohttp
+
+    bodies = _bodies()
+    headers = {"Content-Type": "application/json", "x-functions-key": SERVED_KEY}
+    async with aiohttp.ClientSession() as session:
+        while True:  # no request reaches the server before it listens: polls cost it nothing
+            if server.poll() is not None:
+                raise RuntimeError("the served app exited during start-up")
+            try:
+                async with session.get(f"{url}/health") as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            await asyncio.sleep(1)
+        for _ in range(passes):
+            for body in bodies:
+                async with session.post(f"{url}/redact", data=body, headers=headers) as answer:
+                    assert answer.status == 200, answer.status
+                    await answer.read()
+
+
+def _valgrind(log_file: str) -> list[str]:
+    return [
         "valgrind",
         "--tool=cachegrind",
         "--cache-sim=no",
         "--cachegrind-out-file=/dev/null",
+        f"--log-file={log_file}",
         sys.executable,
-        str(Path(__file__).resolve()),
-        mode,
-        "--passes",
-        str(passes),
     ]
-    done = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=True)
-    refs = _REFS.search(done.stderr)
+
+
+def _refs(output: str) -> int:
+    refs = _REFS.search(output)
     if refs is None:
         raise RuntimeError("cachegrind printed no instruction count")
     return int(refs.group(1).replace(",", ""))
 
 
+def count(mode: str, tree: Path, passes: int) -> int:
+    if mode == "served":
+        return count_served(tree, passes)
+    env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(tree)}
+    with tempfile.NamedTemporaryFile("r", suffix=".log") as log:
+        command = [*_valgrind(log.name), str(Path(__file__).resolve()), mode]
+        command += ["--passes", str(passes)]
+        subprocess.run(command, env=env, cwd=tree, capture_output=True, check=True)
+        return _refs(log.read())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("handler", "detector"))
+    parser.add_argument("mode", choices=("handler", "detector", "served"))
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose code counts")
     parser.add_argument("--passes", type=int, help=argparse.SUPPRESS)  # inside valgrind
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # served, inside valgrind
     options = parser.parse_args()
+    if options.serve is not None:
+        serve_memoized(options.serve)
+        return
     if options.passes is not None:  # the measured program (PYTHONPATH is the tree)
         run_passes(options.mode, options.passes)
         return
