@@ -292,6 +292,9 @@ def span(name: str, kind: trace.SpanKind, attributes: Dimensions) -> Iterator[tr
 
     An exception leaving the span (or a cancellation, e.g. by the request deadline) marks it
     failed with the exception's type name only: its message is never recorded."""
+    if not _tracing():  # nothing would record it: no span, no context to switch
+        yield trace.INVALID_SPAN
+        return
     with ExitStack() as stack:
         current = _start(stack, name, kind)
         set_attributes(current, attributes)
@@ -300,6 +303,16 @@ def span(name: str, kind: trace.SpanKind, attributes: Dimensions) -> Iterator[tr
         except (Exception, asyncio.CancelledError) as error:
             _fail(current, error)
             raise
+
+
+def _tracing() -> bool:
+    """Whether a span would be recorded: a tracer provider was given (``use_providers``) or
+    installed (Azure Monitor, the Functions worker, another SDK). Otherwise the API's tracer is
+    a no-op whose spans record nothing, and they are skipped with their context switches."""
+    tracer = _instruments.tracer
+    if not isinstance(tracer, trace.ProxyTracer):
+        return True
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 def _start(stack: ExitStack, name: str, kind: trace.SpanKind) -> trace.Span:
@@ -353,6 +366,9 @@ _PROPAGATOR = TraceContextTextMapPropagator()  # W3C traceparent; holds no state
 @contextmanager
 def _server_span(request: web.Request) -> Iterator[trace.Span]:
     """Named by method and route template: never the raw path or query (``code=`` is a key)."""
+    if not _tracing():
+        yield trace.INVALID_SPAN
+        return
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "(unmatched)"
     attributes = {"http.request.method": request.method, "http.route": route}
