@@ -170,18 +170,32 @@ def split_entities(
 ) -> list[tuple[Segment, Entity]]:
     """``(segment, piece of entity in that segment's chunk offsets)`` for each piece."""
     segments = planned.segments
+    if len(segments) == 1 and segments[0].doc_offset == 0:  # one chunk, not packed
+        return _single_segment(segments[0], entities)
     offsets = [segment.doc_offset for segment in segments]
     pieces: list[tuple[Segment, Entity]] = []
     for entity in entities:
-        for index in range(max(bisect_right(offsets, entity.offset) - 1, 0), len(segments)):
+        low, high = entity.offset, entity.offset + entity.length
+        for index in range(max(bisect_right(offsets, low) - 1, 0), len(segments)):
             segment = segments[index]
-            if segment.doc_offset >= entity.end:
+            begin = segment.doc_offset
+            if begin >= high:
                 break
-            start = max(entity.offset, segment.doc_offset)
-            end = min(entity.end, segment.doc_offset + segment.length)
+            start, end = max(low, begin), min(high, begin + segment.length)
             if start < end:
-                offset = start - segment.doc_offset
-                pieces.append((segment, _piece(entity, offset, end - start)))
+                pieces.append((segment, _piece(entity, start - begin, end - start)))
+    return pieces
+
+
+def _single_segment(segment: Segment, entities: Iterable[Entity]) -> list[tuple[Segment, Entity]]:
+    """``split_entities`` of a document that is one chunk from its offset 0: each entity cut
+    to the chunk (itself when inside it, as nearly every one is)."""
+    pieces: list[tuple[Segment, Entity]] = []
+    size = segment.length
+    for entity in entities:
+        start, end = max(entity.offset, 0), min(entity.offset + entity.length, size)
+        if start < end:
+            pieces.append((segment, _piece(entity, start, end - start)))
     return pieces
 
 
