@@ -307,7 +307,7 @@ class Scanner:
                 report.unscanned_docs += 1
             report.failure_reason = report.failure_reason or FailureReason.POLICY_TIMEOUT
         report.entities = [
-            policy.keep(text, [*detected, *found])
+            policy.keep(text, [*detected, *found]) if detected or found else []
             for text, detected, found in zip(
                 texts, report.entities, custom[: len(texts)], strict=True
             )
@@ -485,6 +485,8 @@ def _visible(text: str) -> int:
 def _distinct(entities: Sequence[Entity]) -> list[Entity]:
     """Each span and category once, at its highest score, in first-seen order: a seam, and the
     fallback, read values the texts' own scan (or each other) found too."""
+    if len(entities) < 2:  # nothing to merge (most texts)
+        return list(entities)
     best: dict[tuple[int, int, str], Entity] = {}
     for entity in entities:
         key = (entity.offset, entity.length, entity.category)
@@ -595,6 +597,11 @@ def _outcome(
 def _place(report: ScanReport, chunks: Sequence[Chunk], found: Sequence[Sequence[Entity]]) -> None:
     """Moves each chunk's entities into its texts' offsets."""
     for chunk, entities in zip(chunks, found, strict=True):
+        if not entities:
+            continue
+        if not chunk.pieces and chunk.start == 0:  # a text's first chunk: offsets as they are
+            report.entities[chunk.text_index].extend(entities)
+            continue
         for text_index, entity in chunk.place(entities):
             report.entities[text_index].append(entity)
 

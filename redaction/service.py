@@ -102,6 +102,8 @@ class RedactionService:
             report = await self.scanner.scan(texts, scope, flows, policy, fallback=fallback)
         kept = [
             _for_slot(field, _to_original(view, _without_context(entities, len(context))))
+            if entities
+            else []  # nothing found: nothing to map back
             for field, view, context, entities in zip(
                 fields, views, contexts, report.entities, strict=True
             )
