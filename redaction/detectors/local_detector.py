@@ -59,7 +59,10 @@ class EmbeddedDetector:
             return find(doc.text, language)
         found: list[Entity] = []
         for start, end in doc.segments:
-            found.extend(entity.shifted(start) for entity in find(doc.text[start:end], language))
+            entities = find(doc.text[start:end], language)
+            if not entities:  # most segments
+                continue
+            found.extend(entities if start == 0 else (e.shifted(start) for e in entities))
         return found
 
     async def close(self) -> None:

@@ -241,7 +241,8 @@ def _group_seams(
     total = 0
     for index in group:
         starts.append(total)
-        boundaries.update(total + cut for cut in cuts.get(index, ()))
+        if index in cuts:  # a text cut into chunks (most are one)
+            boundaries.update(total + cut for cut in cuts[index])
         total += len(texts[index])
         boundaries.add(total)
     boundaries.discard(total)
