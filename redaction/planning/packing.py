@@ -52,6 +52,8 @@ def pack_chunks(lengths: Sequence[int], limits: PackingLimits) -> list[list[int]
     """
     if any(length > limits.max_doc_chars for length in lengths):
         raise ValueError("a chunk is longer than a document may be")
+    if _one_document_is_best(lengths, limits):
+        return [list(range(len(lengths)))]
     order = sorted(range(len(lengths)), key=lambda index: -lengths[index])
     plans = [_next_fit(order, lengths, limits)]
     if len(lengths) <= BEST_FIT_LIMIT:
@@ -61,6 +63,18 @@ def pack_chunks(lengths: Sequence[int], limits: PackingLimits) -> list[list[int]
                 break  # everything fits one document: every larger capacity gives this plan
     best = min(plans, key=lambda groups: plan_cost(lengths, groups, limits))
     return sorted((sorted(group) for group in best), key=lambda group: group[0])
+
+
+def _one_document_is_best(lengths: Sequence[int], limits: PackingLimits) -> bool:
+    """Whether every chunk in one document is the plan the search would pick (the common
+    case, a request of a few short texts): it fits, and its separators start no extra record.
+    Every plan's documents hold all the characters, so none is billed fewer records than
+    ``billed_records(sum(lengths))``; one document also makes the fewest calls and documents."""
+    if not lengths:
+        return False
+    total = sum(lengths)
+    joined = total + limits.separator_chars * (len(lengths) - 1)
+    return joined <= limits.max_doc_chars and billed_records(joined) == billed_records(total)
 
 
 @functools.cache
