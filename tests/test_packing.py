@@ -27,6 +27,13 @@ def test_short_messages_share_one_record() -> None:
     assert plan_cost(lengths, groups, LIMITS) == (1, 1, 1)
 
 
+def test_one_document_only_when_its_separators_start_no_record() -> None:
+    # 1,000 + 999 characters: together with the separator they start a third record, apart
+    # they are billed two; the planner splits them (the one-document shortcut must not apply)
+    assert pack_chunks([1000, 999], LIMITS) == [[0], [1]]
+    assert pack_chunks([998, 1000], LIMITS) == [[0, 1]]  # 2,000 with the separator: 2 records
+
+
 def test_small_chunks_fill_the_slack_of_a_long_one() -> None:
     lengths = [4100, 800, 60]
     groups = pack_chunks(lengths, LIMITS)
